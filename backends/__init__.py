@@ -1,0 +1,6 @@
+"""Backend adapters for gradparity. Importing this package imports no framework."""
+
+from backends.base import Backend, FunctionBackend, Program
+from backends.registry import BUILTIN, BackendNotFound, known, load
+
+__all__ = ["BUILTIN", "Backend", "BackendNotFound", "FunctionBackend", "Program", "known", "load"]

@@ -1,0 +1,74 @@
+"""Shared skeleton of the adapters built on function transforms (JAX, autograd, TF eager).
+
+A subclass supplies one idiomatic method per derivative kind; this class dispatches on the
+spec's kind, closes the spec over the framework's namespace, and compiles once per spec.
+Each method takes ``f(wrt, fixed)`` (dicts of arrays) and returns ``(value, derivatives)``
+with one derivative per ``wrt`` name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from backends.base import Arrays, Backend, Program, split, to_numpy
+from conformance.spec import Spec
+
+Objective = Callable[[dict[str, Any], dict[str, Any]], Any]
+Derivatives = tuple[Any, dict[str, Any]]
+
+
+class FunctionalBackend(Backend):
+    """An adapter whose framework differentiates Python functions."""
+
+    def namespace(self) -> Any:
+        """The numpy-like module ``fn`` is run with (imports the framework)."""
+        raise NotImplementedError
+
+    def inner_grad(self) -> Callable[[Callable], Callable]:
+        """The framework's ``grad`` handed to specs that differentiate inside ``fn``."""
+        raise NotImplementedError
+
+    def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
+        """Compile the derivative computation once per spec (default: run it as is)."""
+        return compute
+
+    def grad(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
+        raise NotImplementedError
+
+    def jacobian(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
+        raise NotImplementedError
+
+    def jvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
+        raise NotImplementedError
+
+    def vjp(self, f: Objective, wrt: dict, fixed: dict, cotangent: Any) -> Derivatives:
+        raise NotImplementedError
+
+    def hvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
+        raise NotImplementedError
+
+    def prepare(self, spec: Spec) -> Program:
+        xp = self.namespace()
+        inner = self.inner_grad() if spec.uses_grad else None
+
+        def f(wrt: dict, fixed: dict) -> Any:
+            return spec.evaluate(xp, {**fixed, **wrt}, grad=inner)
+
+        if spec.kind in ("jvp", "hvp"):
+            tangents = spec.cast(spec.tangents)
+            compute = self.compile(lambda wrt, fixed: getattr(self, spec.kind)(f, wrt, fixed,
+                                                                                 tangents))
+        elif spec.kind == "vjp":
+            cotangent = spec.cast({"c": spec.cotangent})["c"]
+            compute = self.compile(lambda wrt, fixed: self.vjp(f, wrt, fixed, cotangent))
+        else:
+            compute = self.compile(lambda wrt, fixed: getattr(self, spec.kind)(f, wrt, fixed))
+
+        def program(arrays: Arrays) -> dict[str, np.ndarray]:
+            value, derivatives = compute(*split(spec, arrays))
+            return to_numpy({"value": value, **derivatives})
+
+        return program

@@ -1,0 +1,263 @@
+"""The gradient specification: a function, its arrays, and which derivative is wanted.
+
+A spec is validated when it is built, so no backend ever sees an invalid one: every problem
+raises :class:`SpecError` naming the field and the fix. Arrays are stored as read-only
+float64 copies (the source of truth); a float32 spec casts them when it is run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+#: Derivative kinds. ``grad``: gradient of a scalar output. ``jacobian``: full Jacobian,
+#: shaped ``output.shape + array.shape``. ``jvp``: ``J_name @ tangents[name]``, output-shaped.
+#: ``vjp``: ``cotangent @ J_name``, shaped like the array. ``hvp``: the ``name`` block of
+#: ``H @ tangents`` for a scalar output, shaped like the array.
+KINDS: tuple[str, ...] = ("grad", "jacobian", "jvp", "vjp", "hvp")
+#: What an array is to the computation; the harness perturbs ``param`` arrays in its probes.
+ROLES: tuple[str, ...] = ("input", "param", "target")
+DTYPES: tuple[str, ...] = ("float64", "float32")
+#: Names an array may not take: ``value`` is the program's output key, the others are
+#: the arguments ``fn`` receives besides the arrays.
+RESERVED_NAMES: frozenset[str] = frozenset({"value", "xp", "grad"})
+
+
+class SpecError(ValueError):
+    """An invalid spec: names the field, what is wrong with it, and how to fix it."""
+
+    def __init__(self, field_name: str, problem: str, fix: str) -> None:
+        self.field = field_name
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{field_name}: {problem}. Fix: {fix}")
+
+
+@dataclass(frozen=True, eq=False)
+class Spec:
+    """One derivative to compute: ``fn(xp, **arrays)`` differentiated w.r.t. ``wrt``.
+
+    ``fn`` is written once against a numpy-like namespace ``xp`` (numpy, jax.numpy,
+    autograd.numpy, tensorflow.experimental.numpy). With ``uses_grad=True`` it is called as
+    ``fn(xp, grad=grad, **arrays)``, where ``grad(f)`` is the backend's own gradient operator
+    (gradient of a scalar ``f`` w.r.t. its first argument), for specs that differentiate
+    inside the function (hypergradients).
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    arrays: Mapping[str, np.ndarray]
+    wrt: tuple[str, ...]
+    kind: str = "grad"
+    roles: Mapping[str, str] = field(default_factory=dict)
+    dtype: str = "float64"
+    tangents: Mapping[str, np.ndarray] = field(default_factory=dict)
+    cotangent: np.ndarray | None = None
+    uses_grad: bool = False
+    reference_fn: Callable[..., Any] | None = None
+    description: str = ""
+    model: Any = None
+    tags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        if not callable(self.fn):
+            raise SpecError("fn", f"{type(self.fn).__name__} is not callable",
+                            "pass a function fn(xp, **arrays)")
+        if self.reference_fn is not None and not (self.uses_grad and callable(self.reference_fn)):
+            raise SpecError("reference_fn", "given without uses_grad=True, or not callable",
+                            "only specs that call grad inside fn take a reference_fn")
+        if self.kind not in KINDS:
+            raise SpecError("kind", f"unknown kind {self.kind!r}", f"use one of {', '.join(KINDS)}")
+        if self.dtype not in DTYPES:
+            raise SpecError("dtype", f"unknown dtype {self.dtype!r}",
+                            f"use one of {', '.join(DTYPES)}")
+        normalize = object.__setattr__  # the dataclass is frozen; validation stores clean copies
+        normalize(self, "arrays", _check_arrays("arrays", self.arrays))
+        normalize(self, "wrt", _check_wrt(self.wrt, self.arrays))
+        normalize(self, "roles", _check_roles(self.roles, self.arrays))
+        normalize(self, "tags", tuple(self.tags))
+        self._check_directions()
+        try:
+            output = self.evaluate(np, self.arrays)
+        except SpecError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the user's fn raised
+            raise SpecError("fn", f"raised {type(exc).__name__}: {exc} when run with xp=numpy",
+                            "make fn run on numpy arrays with the spec's shapes") from exc
+        self._check_output(output)
+
+    # -- derived views -------------------------------------------------------------------
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """Names of the arrays whose role is ``param`` (weights)."""
+        return tuple(n for n in self.arrays if self.roles[n] == "param")
+
+    @property
+    def wrt_size(self) -> int:
+        """Total number of scalars differentiated against."""
+        return sum(self.arrays[n].size for n in self.wrt)
+
+    def cast(self, arrays: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """The arrays (default: the spec's own) converted to the spec's dtype, as backends get them."""
+        source = self.arrays if arrays is None else arrays
+        return {k: np.array(v, dtype=self.dtype) for k, v in source.items()}
+
+    def evaluate(self, xp: Any, arrays: Mapping[str, Any], grad: Callable | None = None) -> Any:
+        """Call ``fn`` with the namespace ``xp`` (and ``grad`` if the spec uses one)."""
+        if self.uses_grad:
+            if grad is None:
+                if self.reference_fn is not None:
+                    return self.reference_fn(xp, **arrays)
+                from conformance.reference import numeric_grad
+
+                grad = numeric_grad
+            return self.fn(xp, grad=grad, **arrays)
+        return self.fn(xp, **arrays)
+
+    def with_arrays(self, **arrays: np.ndarray) -> Spec:
+        """A copy of the spec with some arrays replaced (validated again)."""
+        return replace(self, arrays={**self.arrays, **arrays})
+
+    def as_dtype(self, dtype: str) -> Spec:
+        """The same spec run in another dtype, named ``<name>-<dtype>``."""
+        base = self.name.removesuffix("-float32").removesuffix("-float64")
+        return replace(self, dtype=dtype, name=f"{base}-{dtype}")
+
+    # -- validation helpers ----------------------------------------------------------------
+
+    def _check_directions(self) -> None:
+        needs_tangents = self.kind in ("jvp", "hvp")
+        if needs_tangents:
+            missing = [n for n in self.wrt if n not in self.tangents]
+            if missing:
+                raise SpecError("tangents", f"no tangent for {', '.join(missing)}",
+                                f"a {self.kind} spec needs one tangent array per wrt name")
+            extra = [n for n in self.tangents if n not in self.wrt]
+            if extra:
+                raise SpecError("tangents", f"tangent for {', '.join(extra)} which is not in wrt",
+                                "give tangents only for the names in wrt")
+            tangents = _check_arrays("tangents", self.tangents)
+            for n in self.wrt:
+                if tangents[n].shape != self.arrays[n].shape:
+                    raise SpecError(f"tangents[{n!r}]",
+                                    f"shape {tangents[n].shape} != array shape "
+                                    f"{self.arrays[n].shape}",
+                                    "make each tangent the shape of its array")
+            object.__setattr__(self, "tangents", tangents)
+        elif self.tangents:
+            raise SpecError("tangents", f"given for a {self.kind} spec",
+                            "tangents are only for jvp and hvp specs; drop them")
+        if self.kind == "vjp":
+            if self.cotangent is None:
+                raise SpecError("cotangent", "missing", "a vjp spec needs an output-shaped cotangent")
+            cot = _check_arrays("cotangent", {"cotangent": self.cotangent})["cotangent"]
+            object.__setattr__(self, "cotangent", cot)
+        elif self.cotangent is not None:
+            raise SpecError("cotangent", f"given for a {self.kind} spec",
+                            "a cotangent is only for vjp specs; drop it")
+
+    def _check_output(self, output: Any) -> None:
+        try:
+            out = np.asarray(output)
+        except Exception as exc:  # noqa: BLE001 - any failure to convert is the user's output
+            raise SpecError("fn", f"output is not array-like ({exc})",
+                            "return an array from fn") from None
+        if not np.issubdtype(out.dtype, np.floating):
+            raise SpecError("fn", f"output has dtype {out.dtype}, not float",
+                            "return a float array from fn")
+        if not np.all(np.isfinite(out)):
+            raise SpecError("fn", "output has NaN or Inf at the spec's arrays",
+                            "choose arrays where fn is finite")
+        if self.kind in ("grad", "hvp") and out.ndim != 0:
+            raise SpecError("fn", f"a {self.kind} spec needs a scalar output, got shape {out.shape}",
+                            "reduce the output (sum or mean), or use kind='jacobian'")
+        if self.kind == "vjp" and self.cotangent.shape != out.shape:
+            raise SpecError("cotangent", f"shape {self.cotangent.shape} != output shape {out.shape}",
+                            "make the cotangent the shape of fn's output")
+
+
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise SpecError("name", f"{name!r} is not a non-empty string", "give the spec a name")
+    if any(c.isspace() for c in name):
+        raise SpecError("name", f"{name!r} contains whitespace", "use '-' or '_' instead of spaces")
+
+
+def _check_arrays(field_name: str, arrays: Any) -> dict[str, np.ndarray]:
+    if not isinstance(arrays, Mapping):
+        raise SpecError(field_name, f"is a {type(arrays).__name__}, not a mapping",
+                        "pass a dict of name -> float array")
+    checked: dict[str, np.ndarray] = {}
+    for key, raw in arrays.items():
+        where = f"{field_name}[{key!r}]"
+        if not isinstance(key, str) or not key.isidentifier():
+            raise SpecError(where, "the name is not a Python identifier",
+                            "name arrays like keyword arguments")
+        if key in RESERVED_NAMES:
+            raise SpecError(where, f"the name {key!r} is reserved",
+                            f"rename it; {', '.join(sorted(RESERVED_NAMES))} are reserved")
+        try:
+            arr = np.asarray(raw)
+        except Exception as exc:  # noqa: BLE001 - ragged lists etc.
+            raise SpecError(where, f"cannot be made an array ({exc})",
+                            "pass a rectangular float array") from None
+        if not (np.issubdtype(arr.dtype, np.floating) and arr.dtype.itemsize in (2, 4, 8)):
+            raise SpecError(where, f"has dtype {arr.dtype}, not a real float",
+                            "convert it, e.g. np.asarray(a, dtype=np.float64)")
+        if arr.size == 0:
+            raise SpecError(where, f"is empty (shape {arr.shape})", "give it at least one element")
+        if not np.all(np.isfinite(arr)):
+            raise SpecError(where, "contains NaN or Inf", "use finite values")
+        stored = np.array(arr, dtype=np.float64)
+        stored.setflags(write=False)
+        checked[key] = stored
+    if field_name == "arrays" and not checked:
+        raise SpecError("arrays", "is empty", "give fn at least one array")
+    return checked
+
+
+def _check_wrt(wrt: Any, arrays: Mapping[str, np.ndarray]) -> tuple[str, ...]:
+    names = (wrt,) if isinstance(wrt, str) else tuple(wrt) if wrt is not None else ()
+    if not names:
+        raise SpecError("wrt", "is empty", "name at least one array to differentiate against")
+    for n in names:
+        if n not in arrays:
+            raise SpecError("wrt", f"unknown array {n!r}",
+                            f"choose from {', '.join(arrays) or 'the arrays'}")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SpecError("wrt", f"names {', '.join(dupes)} more than once", "list each name once")
+    return names
+
+
+def _check_roles(roles: Any, arrays: Mapping[str, np.ndarray]) -> dict[str, str]:
+    if not isinstance(roles, Mapping):
+        raise SpecError("roles", f"is a {type(roles).__name__}, not a mapping",
+                        "pass a dict of array name -> role")
+    for n, role in roles.items():
+        if n not in arrays:
+            raise SpecError("roles", f"role for unknown array {n!r}",
+                            f"choose from {', '.join(arrays)}")
+        if role not in ROLES:
+            raise SpecError(f"roles[{n!r}]", f"unknown role {role!r}", f"use one of {', '.join(ROLES)}")
+    return {n: roles.get(n, "input") for n in arrays}
+
+
+def output_shape(spec: Spec) -> tuple[int, ...]:
+    """Shape of ``fn``'s output at the spec's arrays."""
+    return np.shape(spec.evaluate(np, spec.arrays))
+
+
+def derivative_shape(spec: Spec, name: str, out_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape a program must return for ``name``, given the output shape."""
+    arr_shape = spec.arrays[name].shape
+    if spec.kind == "jacobian":
+        return tuple(out_shape) + arr_shape
+    if spec.kind == "jvp":
+        return tuple(out_shape)
+    return arr_shape
