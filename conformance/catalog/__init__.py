@@ -1,0 +1,34 @@
+"""The built-in catalog: the starter function specs and the seed scenarios."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+
+from conformance.spec import Spec
+
+
+def catalog() -> list[Spec]:
+    """Every built-in spec, starter cases first."""
+    from conformance.catalog.seeds import seed_specs
+    from conformance.catalog.starter import starter_specs
+
+    return starter_specs() + seed_specs()
+
+
+class NoSpecMatched(LookupError):
+    """A ``--spec`` pattern that matches no spec in the catalog."""
+
+
+def select(specs: Sequence[Spec], patterns: Sequence[str] | None) -> list[Spec]:
+    """The specs whose names match any of the glob ``patterns`` (all specs when none given).
+
+    Every pattern must match something: a typo must not silently select nothing.
+    """
+    if not patterns:
+        return list(specs)
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(s.name, pattern) for s in specs):
+            raise NoSpecMatched(f"--spec {pattern!r} matches no spec; run 'gradparity specs' "
+                                "to list them")
+    return [s for s in specs if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)]

@@ -1,0 +1,119 @@
+"""The ``gradparity`` command: run the conformance catalog, list backends and specs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gradparity",
+        description="Check that autodiff backends agree with a float64 reference on "
+                    "one gradient specification, and name the mistake when one does not.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run", help="run the catalog on backends and print the verdicts",
+        description="Run every selected spec on every selected backend, compare each answer "
+                    "with the float64 reference and print a spec x backend table. Exit code: "
+                    "0 when nothing FAILs or ERRORs, 1 otherwise, 2 for bad arguments.")
+    run.add_argument("--backend", "-b", action="append", metavar="NAME",
+                     help="a built-in or plug-in backend name, or package.module:ClassName; "
+                          "repeat for several (default: every known backend; those not "
+                          "installed are SKIPPED)")
+    run.add_argument("--spec", "-s", action="append", metavar="GLOB",
+                     help="run only specs whose name matches this glob, e.g. 'seed*'; repeat "
+                          "for several (default: the whole catalog)")
+    run.add_argument("--json", metavar="PATH", type=Path,
+                     help="also write the JSON report (schema in README) to PATH")
+
+    commands.add_parser("backends", help="list the known backends, installed or not, with versions",
+                        description="List built-in and plug-in backends without importing any "
+                                    "framework.")
+    commands.add_parser("specs", help="list the catalog's specs",
+                        description="List every spec of the built-in catalog with its kind, "
+                                    "dtype and description.")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"gradparity: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _check_writable(path: Path) -> str | None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        return f"--json {path}: is a directory; give a file path"
+    if not parent.is_dir():
+        return f"--json {path}: directory {parent} does not exist"
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f"--json {path}: not writable"
+    return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from backends.registry import BackendNotFound, known, load
+    from conformance import report as reporting
+    from conformance.catalog import NoSpecMatched, catalog, select
+    from conformance.harness import run
+
+    if args.json is not None and (problem := _check_writable(args.json)):
+        return _fail(problem)
+    try:
+        backends = [load(name) for name in (args.backend or known())]
+        specs = select(catalog(), args.spec)
+    except (BackendNotFound, NoSpecMatched) as exc:
+        return _fail(str(exc))
+    result = run(specs, backends)
+    print(reporting.header(result))
+    print()
+    print(reporting.table(result))
+    if args.json is not None:
+        reporting.write_json(result, args.json)
+        print(f"JSON report: {args.json}")
+    return EXIT_OK if result.ok else EXIT_PROBLEMS
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    from backends.registry import BUILTIN, BackendNotFound, known, load
+
+    for name, target in known().items():
+        origin = "built-in" if name in BUILTIN else "plug-in"
+        try:
+            backend = load(name)
+        except BackendNotFound as exc:
+            print(f"{name:12} {origin:8} broken: {exc}")
+            continue
+        missing = backend.missing_modules()
+        state = f"not installed ({', '.join(missing)})" if missing else "installed"
+        versions = ", ".join(f"{m} {v}" for m, v in backend.versions().items() if not missing)
+        print(f"{name:12} {origin:8} {state:28} {versions}  [{target}]".rstrip())
+    return EXIT_OK
+
+
+def cmd_specs(args: argparse.Namespace) -> int:
+    from conformance.catalog import catalog
+
+    for spec in catalog():
+        print(f"{spec.name:44} {spec.kind:9} {spec.dtype:8} {spec.description}")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "backends": cmd_backends, "specs": cmd_specs}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gradparity`` console script."""
+    args = _parser().parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

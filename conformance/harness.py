@@ -1,0 +1,154 @@
+"""Run specs on backends and judge every answer against the float64 reference.
+
+``execute`` runs one backend on one spec and keeps its raw output (or why there is none);
+``judge`` turns that into a :class:`Result`. Keeping the two apart lets execution move
+into worker processes while judging stays here, next to the reference.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from backends.base import Backend
+from conformance.outputs import contract_violation
+from conformance.reference import Reference, compute_reference
+from conformance.results import Report, Result, Status
+from conformance.spec import Spec
+from conformance.tolerance import TOLERANCES, compare
+
+
+#: Program hooks read after every call when an adapter offers them (see backends.base).
+HOOKS = ("graph_op_count", "trace_count")
+
+
+@dataclass
+class Outcome:
+    """What one backend produced for one spec: one output per planned call, or why none."""
+
+    status: Status | None  # None: it ran and ``outputs`` holds its answers
+    outputs: list[Any] = field(default_factory=list)
+    message: str = ""
+    seconds: float = 0.0
+    hooks: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def output(self) -> Any:
+        """The answer to the first call, the one judged against the reference."""
+        return self.outputs[0]
+
+
+def plan_calls(spec: Spec) -> list[dict[str, np.ndarray]]:
+    """The array sets the program is called with, in order; the first is the spec's own."""
+    return [spec.cast()]
+
+
+def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]) -> Outcome:
+    """Prepare ``backend`` for ``spec`` and call it once per array set in ``calls``.
+
+    Never raises for the backend's faults: they become the outcome's status and message.
+    """
+    missing = backend.missing_modules()
+    if missing:
+        return Outcome(Status.SKIPPED, message=f"not installed: {', '.join(missing)} "
+                       f"(pip install 'gradparity[{backend.name.split('-')[0]}]')")
+    reason = backend.unsupported_reason(spec)
+    if reason:
+        return Outcome(Status.UNSUPPORTED, message=reason)
+    outcome = Outcome(None)
+    start = time.perf_counter()
+    try:
+        program = backend.prepare(spec)
+        for arrays in calls:
+            outcome.outputs.append(program(arrays))
+            for hook in HOOKS:
+                if callable(getattr(program, hook, None)):
+                    outcome.hooks.setdefault(hook, []).append(getattr(program, hook)())
+    except Exception as exc:  # noqa: BLE001 - an adapter's fault becomes an ERROR row
+        outcome.status, outcome.message = Status.ERROR, f"{type(exc).__name__}: {exc}"
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def judge(spec: Spec, reference: Reference, backend_name: str, outcome: Outcome) -> Result:
+    """The verdict on one outcome: compare every key with the reference under tolerance."""
+    result = Result(spec=spec.name, backend=backend_name, status=Status.PASS, kind=spec.kind,
+                    dtype=spec.dtype, message=outcome.message, seconds=outcome.seconds)
+    if outcome.status is not None:
+        result.status = outcome.status
+        return result
+    violation = contract_violation(spec, outcome.output, reference.value.shape)
+    if violation:
+        result.status, result.message = Status.ERROR, violation
+        return result
+    result.tolerance = TOLERANCES[spec.dtype]
+    result.reference_mode = reference.mode
+    comparisons = [compare("value", outcome.output["value"], reference.value,
+                           np.zeros_like(reference.value), spec.dtype)]
+    comparisons += [compare(n, reference.observe(spec, n, outcome.output[n]),
+                            reference.expected[n], reference.uncertainty[n], spec.dtype)
+                    for n in spec.wrt]
+    result.max_abs_error = max(c.max_abs_error for c in comparisons)
+    result.max_rel_error = max(c.max_rel_error for c in comparisons)
+    failed = [c for c in comparisons if not c.passed]
+    if failed:
+        worst = max(failed, key=lambda c: c.worst.abs_error - c.worst.allowed)
+        result.status, result.worst = Status.FAIL, worst.worst
+        result.message = (f"{worst.key}{worst.worst.index}: got {worst.worst.value:.6g}, "
+                          f"reference {worst.worst.reference:.6g} "
+                          f"(|error| {worst.worst.abs_error:.3g} > allowed {worst.worst.allowed:.3g})")
+    return result
+
+
+def pairwise_differences(spec: Spec, reference: Reference,
+                         answers: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, float]]:
+    """For each backend, the largest relative difference from each other backend's answer."""
+    scale = {n: max(float(np.max(np.abs(reference.expected[n]))), 1e-300) for n in spec.wrt}
+    table: dict[str, dict[str, float]] = {name: {} for name in answers}
+    for a, out_a in answers.items():
+        for b, out_b in answers.items():
+            if a < b:
+                diff = max(float(np.max(np.abs(reference.observe(spec, n, out_a[n])
+                                               - reference.observe(spec, n, out_b[n])))) / scale[n]
+                           for n in spec.wrt)
+                table[a][b] = table[b][a] = diff
+    return table
+
+
+def environment(backends: Sequence[Backend]) -> dict[str, Any]:
+    """What the run's header shows: platform, numpy, tolerances, each backend's versions."""
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "tolerances": TOLERANCES,
+        "backends": {b.name: {"versions": b.versions(), "numerics": b.numerics()}
+                     for b in backends},
+    }
+
+
+def run(specs: Sequence[Spec], backends: Sequence[Backend],
+        on_result: Callable[[Result], None] | None = None) -> Report:
+    """Run every spec on every backend, in this process, and judge the answers."""
+    results: list[Result] = []
+    for spec in specs:
+        reference = compute_reference(spec)
+        answers: dict[str, dict[str, np.ndarray]] = {}
+        spec_results = []
+        for backend in backends:
+            outcome = execute(backend, spec, plan_calls(spec))
+            result = judge(spec, reference, backend.name, outcome)
+            if result.status in (Status.PASS, Status.FAIL, Status.CONVENTION):
+                answers[backend.name] = outcome.output
+            spec_results.append(result)
+        for result in spec_results:
+            result.pairwise = pairwise_differences(spec, reference, answers).get(result.backend, {})
+            if on_result:
+                on_result(result)
+        results.extend(spec_results)
+    return Report(results=results, environment=environment(backends))

@@ -1,0 +1,75 @@
+"""Verdicts: the status of one (spec, backend) pair and everything measured to reach it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    """Outcome of one spec on one backend."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"  # wrong numbers; ``diagnoses`` names why where it can
+    CONVENTION = "CONVENTION"  # disagreement only at a non-differentiable point
+    UNSUPPORTED = "UNSUPPORTED"  # the backend does not compute this kind of spec
+    ERROR = "ERROR"  # the adapter raised, crashed, hung, or returned malformed output
+    SKIPPED = "SKIPPED"  # the backend's framework is not installed
+    NOT_RUN = "NOT_RUN"  # the run was interrupted before this case
+
+    @property
+    def is_problem(self) -> bool:
+        """Whether this status makes ``gradparity run`` exit non-zero."""
+        return self in (Status.FAIL, Status.ERROR)
+
+
+@dataclass
+class Worst:
+    """The element farthest outside its tolerance, for a message a person can act on."""
+
+    key: str
+    index: list[int]
+    value: float
+    reference: float
+    abs_error: float
+    allowed: float
+
+
+@dataclass
+class Result:
+    """One spec on one backend."""
+
+    spec: str
+    backend: str
+    status: Status
+    kind: str = ""
+    dtype: str = ""
+    diagnoses: list[str] = field(default_factory=list)
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    tolerance: dict[str, float] | None = None
+    reference_mode: str | None = None
+    worst: Worst | None = None
+    pairwise: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+
+@dataclass
+class Report:
+    """A whole run: the environment it ran in and every result."""
+
+    results: list[Result]
+    environment: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed or errored and the run finished."""
+        return self.complete and not any(r.status.is_problem for r in self.results)
