@@ -17,7 +17,8 @@ import numpy as np
 
 from backends.base import Backend
 from conformance.outputs import contract_violation
-from conformance.reference import Reference, compute_reference
+from conformance.probes import References, plan_calls
+from conformance.reference import Reference
 from conformance.results import Report, Result, Status
 from conformance.spec import Spec
 from conformance.tolerance import TOLERANCES, compare
@@ -41,11 +42,6 @@ class Outcome:
     def output(self) -> Any:
         """The answer to the first call, the one judged against the reference."""
         return self.outputs[0]
-
-
-def plan_calls(spec: Spec) -> list[dict[str, np.ndarray]]:
-    """The array sets the program is called with, in order; the first is the spec's own."""
-    return [spec.cast()]
 
 
 def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]) -> Outcome:
@@ -75,8 +71,9 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
     return outcome
 
 
-def judge(spec: Spec, reference: Reference, backend_name: str, outcome: Outcome) -> Result:
+def judge(spec: Spec, references: References, backend_name: str, outcome: Outcome) -> Result:
     """The verdict on one outcome: compare every key with the reference under tolerance."""
+    reference = references["base"]
     result = Result(spec=spec.name, backend=backend_name, status=Status.PASS, kind=spec.kind,
                     dtype=spec.dtype, message=outcome.message, seconds=outcome.seconds)
     if outcome.status is not None:
@@ -103,6 +100,13 @@ def judge(spec: Spec, reference: Reference, backend_name: str, outcome: Outcome)
                           f"reference {worst.worst.reference:.6g} "
                           f"(|error| {worst.worst.abs_error:.3g} > allowed {worst.worst.allowed:.3g})")
     return result
+
+
+def check(spec: Spec, backend: Backend) -> Result:
+    """Run and judge one spec on one backend in this process (probes included)."""
+    calls = plan_calls(spec)
+    outcome = execute(backend, spec, [spec.cast(c.arrays) for c in calls])
+    return judge(spec, References(spec, calls), backend.name, outcome)
 
 
 def pairwise_differences(spec: Spec, reference: Reference,
@@ -137,12 +141,14 @@ def run(specs: Sequence[Spec], backends: Sequence[Backend],
     """Run every spec on every backend, in this process, and judge the answers."""
     results: list[Result] = []
     for spec in specs:
-        reference = compute_reference(spec)
+        calls = plan_calls(spec)
+        references = References(spec, calls)
+        reference = references["base"]
         answers: dict[str, dict[str, np.ndarray]] = {}
         spec_results = []
         for backend in backends:
-            outcome = execute(backend, spec, plan_calls(spec))
-            result = judge(spec, reference, backend.name, outcome)
+            outcome = execute(backend, spec, [spec.cast(c.arrays) for c in calls])
+            result = judge(spec, references, backend.name, outcome)
             if result.status in (Status.PASS, Status.FAIL, Status.CONVENTION):
                 answers[backend.name] = outcome.output
             spec_results.append(result)
