@@ -16,16 +16,17 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend
+from conformance import findings
 from conformance.outputs import contract_violation
 from conformance.probes import References, plan_calls
 from conformance.reference import Reference
 from conformance.results import Report, Result, Status
 from conformance.spec import Spec
-from conformance.tolerance import TOLERANCES, compare
+from conformance.tolerance import TOLERANCES, Comparison, compare
 
 
 #: Program hooks read after every call when an adapter offers them (see backends.base).
-HOOKS = ("graph_op_count", "trace_count")
+HOOKS = ("graph_op_count", "trace_count", "weights_in_use")
 
 
 @dataclass
@@ -72,33 +73,79 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
 
 
 def judge(spec: Spec, references: References, backend_name: str, outcome: Outcome) -> Result:
-    """The verdict on one outcome: compare every key with the reference under tolerance."""
-    reference = references["base"]
+    """The verdict on one outcome: numbers against the reference, then named diagnoses.
+
+    The ``base`` call is compared with the reference; the probe calls and the program's
+    hooks can turn even a numerically right answer into a FAIL with a diagnosis (a session
+    that ignores new weights, a graph that grows per call).
+    """
     result = Result(spec=spec.name, backend=backend_name, status=Status.PASS, kind=spec.kind,
                     dtype=spec.dtype, message=outcome.message, seconds=outcome.seconds)
     if outcome.status is not None:
+        finding = findings.from_exception(outcome.message) if outcome.status is Status.ERROR \
+            else None
+        if finding:
+            return _diagnosed(result, Status.FAIL, finding)
         result.status = outcome.status
         return result
-    violation = contract_violation(spec, outcome.output, reference.value.shape)
-    if violation:
-        result.status, result.message = Status.ERROR, violation
-        return result
+    reference = references["base"]
+    outputs = dict(zip((c.label for c in references.calls), outcome.outputs))
+    base = outputs["base"]
+    if isinstance(base, dict) and (finding := findings.unwatched(spec, base)):
+        return _diagnosed(result, Status.FAIL, finding)
+    for label, output in outputs.items():
+        violation = contract_violation(spec, output, reference.value.shape)
+        if violation and label == "base" and "shape" in violation \
+                and (finding := findings.shape_mismatch(spec, references, base)):
+            return _diagnosed(result, Status.FAIL, finding)
+        if violation:
+            result.status = Status.ERROR
+            result.message = violation if label == "base" else f"{label} call: {violation}"
+            return result
     result.tolerance = TOLERANCES[spec.dtype]
     result.reference_mode = reference.mode
-    comparisons = [compare("value", outcome.output["value"], reference.value,
-                           np.zeros_like(reference.value), spec.dtype)]
-    comparisons += [compare(n, reference.observe(spec, n, outcome.output[n]),
-                            reference.expected[n], reference.uncertainty[n], spec.dtype)
-                    for n in spec.wrt]
+    comparisons = _compare(spec, reference, base)
     result.max_abs_error = max(c.max_abs_error for c in comparisons)
     result.max_rel_error = max(c.max_rel_error for c in comparisons)
     failed = [c for c in comparisons if not c.passed]
+    if "perturbed" in outputs and not failed:
+        failed = [c for c in _compare(spec, references["perturbed"], outputs["perturbed"])
+                  if not c.passed]
     if failed:
         worst = max(failed, key=lambda c: c.worst.abs_error - c.worst.allowed)
         result.status, result.worst = Status.FAIL, worst.worst
         result.message = (f"{worst.key}{worst.worst.index}: got {worst.worst.value:.6g}, "
                           f"reference {worst.worst.reference:.6g} "
-                          f"(|error| {worst.worst.abs_error:.3g} > allowed {worst.worst.allowed:.3g})")
+                          f"(|error| {worst.worst.abs_error:.3g} > allowed "
+                          f"{worst.worst.allowed:.3g})")
+    finding = (findings.dtype_downcast(spec, base) or findings.from_hooks(outcome.hooks)
+               or findings.from_repeat(spec, outputs)
+               or findings.from_weights(spec, references, outputs, outcome.hooks,
+                                        [c.arrays for c in references.calls]))
+    if finding is None and failed:
+        failing = [(c.key, index) for c in failed for index in c.failing]
+        finding = (findings.shape_mismatch(spec, references, base)
+                   or findings.from_error_pattern(spec, references, base))
+        if finding is None and all(key != "value" for key, _ in failing) \
+                and (finding := findings.kink(spec, references, base, failing)):
+            return _diagnosed(result, Status.CONVENTION, finding)
+    return _diagnosed(result, Status.FAIL, finding) if finding else result
+
+
+def _compare(spec: Spec, reference: Reference, output: dict[str, Any]) -> list[Comparison]:
+    """Compare the value and every derivative of one answer with one reference."""
+    return [compare("value", output["value"], reference.value, np.zeros_like(reference.value),
+                    spec.dtype)] + [
+        compare(n, reference.observe(spec, n, output[n]), reference.expected[n],
+                reference.uncertainty[n], spec.dtype) for n in spec.wrt]
+
+
+def _diagnosed(result: Result, status: Status, finding: findings.Finding) -> Result:
+    """Attach a diagnosis: its code in ``diagnoses``, its evidence first in the message."""
+    result.status = status
+    result.diagnoses = [finding.code]
+    result.message = finding.detail + (f"; {result.message}" if result.message and
+                                       result.message != finding.detail else "")
     return result
 
 

@@ -47,6 +47,8 @@ class Reference:
     uncertainty: dict[str, np.ndarray]
     directions: dict[str, np.ndarray] = field(default_factory=dict)
     evaluations: int = 0
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    scalarize: np.ndarray | None = None
 
     def observe(self, spec: Spec, name: str, derivative: np.ndarray) -> np.ndarray:
         """A backend's derivative for ``name`` seen as the reference measured it."""
@@ -164,7 +166,7 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
         tangents = as64(spec.tangents)
         for n in spec.wrt:
             expected[n], uncertainty[n] = f.along(f.embed(n, tangents[n]))
-        return Reference(value, "full", expected, uncertainty, {}, f.calls)
+        return Reference(value, "full", expected, uncertainty, {}, f.calls, arrays64, scalarize)
 
     tangent, tangent_scale = None, 1.0
     if spec.kind == "hvp":
@@ -201,7 +203,27 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
             chosen[n] = dirs
             expected[n] = np.stack([r[0] for r in results])
             uncertainty[n] = np.stack([r[1] for r in results])
-    return Reference(value, mode, expected, uncertainty, chosen, f.calls)
+    return Reference(value, mode, expected, uncertainty, chosen, f.calls, arrays64, scalarize)
+
+
+#: Step of the one-sided differences that probe a suspected kink, relative to max(1, |x|).
+ONE_SIDED_STEP = 1e-6
+
+
+def one_sided(spec: Spec, reference: Reference, name: str,
+              index: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right derivatives of the output w.r.t. one element, at the reference's arrays.
+
+    They differ where the function has a kink (max(0, x) at 0), where any value between
+    them is a valid subgradient.
+    """
+    f = _FlatFunction(spec, reference.arrays, reference.scalarize)
+    local = np.zeros(reference.arrays[name].shape)
+    local[index] = ONE_SIDED_STEP * max(1.0, abs(float(reference.arrays[name][index])))
+    step = f.embed(name, local)
+    h = float(np.max(np.abs(step)))
+    centre = f(f.theta)
+    return (centre - f(f.theta - step)) / h, (f(f.theta + step) - centre) / h
 
 
 def numeric_grad(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -36,6 +36,11 @@ class Comparison:
     max_rel_error: float
     passed: bool
     worst: Worst
+    failing: list[list[int]]  # indices of out-of-tolerance elements (at most FAILING_LIMIT)
+
+
+#: How many failing element indices a comparison keeps (for kink checks).
+FAILING_LIMIT = 32
 
 
 def compare(key: str, observed: np.ndarray, expected: np.ndarray, uncertainty: np.ndarray,
@@ -56,6 +61,7 @@ def compare(key: str, observed: np.ndarray, expected: np.ndarray, uncertainty: n
                   reference=float(expected.reshape(-1)[worst_flat]),
                   abs_error=float(error.reshape(-1)[worst_flat]),
                   allowed=float(allowed.reshape(-1)[worst_flat]))
+    failing = [[int(i) for i in idx] for idx in np.argwhere(excess > 0)[:FAILING_LIMIT]]
     return Comparison(key=key, max_abs_error=max_abs,
                       max_rel_error=max_abs / scale if scale > 0 else max_abs,
-                      passed=bool(np.all(excess <= 0)), worst=worst)
+                      passed=not failing, worst=worst, failing=failing)

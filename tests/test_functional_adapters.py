@@ -68,13 +68,13 @@ def test_adapter_exception_is_an_error_row_and_others_survive() -> None:
     require_backend("autograd")
 
     def broken(spec, arrays):
-        raise RuntimeError("tf.gradients is not supported when eager execution is enabled")
+        raise RuntimeError("the adapter's own bug")
 
     spec = SPECS[0]
     report = run([spec], [FunctionBackend("broken", broken), load("autograd")])
     by_backend = {r.backend: r for r in report.results}
     assert by_backend["broken"].status is Status.ERROR
-    assert "RuntimeError: tf.gradients" in by_backend["broken"].message
+    assert "RuntimeError: the adapter's own bug" in by_backend["broken"].message
     assert by_backend["autograd"].status is Status.PASS
 
 
