@@ -1,0 +1,153 @@
+"""TensorFlow 2 eager adapter: ``tf.GradientTape`` with the sources watched.
+
+Gradients and VJPs come from ``tape.gradient``, Jacobians from ``tape.jacobian``, JVPs from
+``tf.autodiff.ForwardAccumulator`` and Hessian-vector products from nested tapes. Each spec's
+computation is wrapped in ``tf.function`` once, so repeated calls with new values do not
+retrace. Function specs run ``fn`` on ``tensorflow.experimental.numpy``; model specs build a
+real tf_keras model, assign the weights from the arrays at each call, and differentiate
+``model(x, training=...)`` w.r.t. the model's own variables, as a Keras user would.
+
+Hook for the harness: ``program.trace_count()`` is how many times the spec's ``tf.function``
+has been traced (1 after any number of calls with the spec's shapes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from backends import _tf
+from backends._functional import Derivatives, FunctionalBackend, Objective
+from backends.base import Arrays, Program, split, to_numpy
+from conformance.spec import Spec
+
+
+class TFEagerBackend(FunctionalBackend):
+    name = "tf-eager"
+    requires = _tf.REQUIRES
+
+    def numerics(self) -> dict[str, str]:
+        return dict(_tf.NUMERICS)
+
+    def namespace(self) -> Any:
+        return _tf.numpy_namespace()
+
+    def inner_grad(self) -> Callable[[Callable], Callable]:
+        tf = _tf.tensorflow()
+
+        def grad(f: Callable) -> Callable:
+            def gradient(x: Any, *rest: Any) -> Any:
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    y = f(x, *rest)
+                return tape.gradient(y, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            return gradient
+        return grad
+
+    def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
+        return _tf.tensorflow().function(compute)
+
+    # -- one method per kind; ``wrt`` values are tensors or, for model weights, tf.Variables --
+
+    def grad(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
+        tf = _tf.tensorflow()
+        with tf.GradientTape() as tape:
+            tape.watch(wrt)
+            value = f(wrt, fixed)
+        return value, tape.gradient(value, wrt, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+    def jacobian(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
+        tf = _tf.tensorflow()
+        with tf.GradientTape() as tape:
+            tape.watch(wrt)
+            value = f(wrt, fixed)
+        return value, tape.jacobian(value, wrt, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+    def jvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
+        tf = _tf.tensorflow()
+        out = {}
+        for name in wrt:
+            with tf.autodiff.ForwardAccumulator(wrt[name], tangents[name]) as accumulator:
+                value = f(wrt, fixed)
+            out[name] = accumulator.jvp(value, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return value, out
+
+    def vjp(self, f: Objective, wrt: dict, fixed: dict, cotangent: Any) -> Derivatives:
+        tf = _tf.tensorflow()
+        with tf.GradientTape() as tape:
+            tape.watch(wrt)
+            value = f(wrt, fixed)
+        return value, tape.gradient(value, wrt, output_gradients=cotangent,
+                                    unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+    def hvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
+        tf = _tf.tensorflow()
+        zero = tf.UnconnectedGradients.ZERO
+        with tf.GradientTape() as outer:
+            outer.watch(wrt)
+            with tf.GradientTape() as inner:
+                inner.watch(wrt)
+                value = f(wrt, fixed)
+            gradient = inner.gradient(value, wrt, unconnected_gradients=zero)
+        return value, outer.gradient(gradient, wrt, output_gradients={n: tangents[n] for n in wrt},
+                                     unconnected_gradients=zero)
+
+    # -- preparation --------------------------------------------------------------------------
+
+    def prepare(self, spec: Spec) -> Program:
+        tf = _tf.tensorflow()
+        derivative = self._derivative(spec)
+        if spec.model is None:
+            xp = self.namespace()
+            inner = self.inner_grad() if spec.uses_grad else None
+
+            def compute(wrt: dict, fixed: dict) -> Derivatives:
+                return derivative(lambda w, c: spec.evaluate(xp, {**c, **w}, grad=inner),
+                                  wrt, fixed)
+        else:
+            keras = _tf.build_keras_model(spec)
+            training = spec.model.training
+
+            def objective(wrt: dict, fixed: dict) -> Any:
+                arrays = {**fixed, **wrt}
+                return keras.objective(keras.call(arrays, training=training), arrays)
+
+            def compute(wrt: dict, fixed: dict) -> Derivatives:
+                arrays = {**fixed, **wrt}
+                for name, variable in keras.variables.items():
+                    variable.assign(arrays[name])
+                sources = {n: keras.variables.get(n, a) for n, a in wrt.items()}
+                return derivative(objective, sources, fixed)
+
+        return _TracedProgram(spec, self.compile(compute), tf)
+
+    def _derivative(self, spec: Spec) -> Callable[[Objective, dict, dict], Derivatives]:
+        """The kind's method with the spec's tangents or cotangent bound."""
+        method = getattr(self, spec.kind)
+        if spec.kind in ("jvp", "hvp"):
+            tangents = spec.cast(spec.tangents)
+            return lambda f, wrt, fixed: method(f, wrt, fixed, tangents)
+        if spec.kind == "vjp":
+            cotangent = spec.cast({"c": spec.cotangent})["c"]
+            return lambda f, wrt, fixed: method(f, wrt, fixed, cotangent)
+        return method
+
+
+class _TracedProgram:
+    """A spec's ``tf.function`` called with tensors; ``trace_count()`` reads its traces."""
+
+    def __init__(self, spec: Spec, function: Any, tf: Any) -> None:
+        self.spec, self.function, self.tf = spec, function, tf
+
+    def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
+        wrt, fixed = split(self.spec, arrays)
+        as_tensors = {n: self.tf.constant(a) for n, a in {**wrt, **fixed}.items()}
+        value, derivatives = self.function({n: as_tensors[n] for n in wrt},
+                                           {n: as_tensors[n] for n in fixed})
+        return to_numpy({"value": value, **derivatives})
+
+    def trace_count(self) -> int:
+        """How many times the spec's computation has been traced."""
+        return self.function.experimental_get_tracing_count()
