@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("backends", help="list the known backends, installed or not, with versions",
                         description="List built-in and plug-in backends without importing any "
                                     "framework.")
+    explain = commands.add_parser(
+        "explain", help="explain a diagnosis code (or list them all)",
+        description="Print what a diagnosis means, how it shows, and the fix. Without a "
+                    "code, list every code with its title.")
+    explain.add_argument("code", nargs="?", help="a diagnosis code, e.g. stale-session")
     commands.add_parser("specs", help="list the catalog's specs",
                         description="List every spec of the built-in catalog with its kind, "
                                     "dtype and description.")
@@ -106,7 +111,21 @@ def cmd_specs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "backends": cmd_backends, "specs": cmd_specs}
+def cmd_explain(args: argparse.Namespace) -> int:
+    from conformance.diagnoses import DIAGNOSES
+
+    if args.code is None:
+        for code, diagnosis in DIAGNOSES.items():
+            print(f"{code:18} {diagnosis.title}")
+        return EXIT_OK
+    if args.code not in DIAGNOSES:
+        return _fail(f"unknown diagnosis {args.code!r}; known: {', '.join(DIAGNOSES)}")
+    print(DIAGNOSES[args.code].explain())
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "backends": cmd_backends, "specs": cmd_specs,
+            "explain": cmd_explain}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

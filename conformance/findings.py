@@ -128,9 +128,16 @@ def from_repeat(spec: Spec, outputs: dict[str, dict[str, Any]]) -> Finding | Non
     if change <= _rtol(spec):
         return None
     detail = f"two identical calls differ by {change:.2g} (relative)"
-    if spec.model is not None and getattr(spec.model, "has_dropout", False):
+    if _has_dropout(spec):
         return Finding("learning-phase", detail + "; the model has Dropout")
     return Finding("nondeterministic", detail)
+
+
+def _has_dropout(spec: Spec) -> bool:
+    """Whether the spec's model has a Dropout layer that training mode would switch on."""
+    layers = getattr(spec.model, "layers", ())
+    return any(layer.class_name == "Dropout" and layer.config.get("rate", 0) > 0
+               for layer in layers)
 
 
 def from_weights(spec: Spec, references: References, outputs: dict[str, dict[str, Any]],
