@@ -7,6 +7,10 @@ order-dependent numerics off) set before the import, TF32 off, and numpy behavio
 ``tensorflow.experimental.numpy`` runs specs written for numpy (``x @ W``, ``.T``). If
 TensorFlow was already imported with Keras 3, it raises :class:`Keras3Error` saying how to fix it.
 
+:func:`numpy_namespace` is ``tensorflow.experimental.numpy`` with the ``linalg`` it lacks
+supplied from ``tf.linalg``; :func:`missing_in_namespace` names what a spec's ``fn`` uses that
+the namespace still lacks, so the adapters report UNSUPPORTED instead of crashing.
+
 :func:`build_keras_model` turns a :class:`~conformance.model.ModelSpec` into a real tf_keras
 model in the current mode (eager, or the graph that is the default when it is called).
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -61,12 +66,94 @@ def tensorflow() -> Any:
     return tf
 
 
+class _Namespace:
+    """``tensorflow.experimental.numpy`` plus the ``linalg`` functions specs commonly use."""
+
+    def __init__(self, tnp: Any, tf: Any) -> None:
+        self._tnp = tnp
+        self.linalg = types.SimpleNamespace(
+            norm=lambda x, ord=None, axis=None, keepdims=False: _norm(tf, x, ord, axis, keepdims),
+            solve=lambda a, b: _solve(tf, a, b),
+            inv=tf.linalg.inv, det=tf.linalg.det, slogdet=tf.linalg.slogdet,
+            cholesky=tf.linalg.cholesky)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tnp, name)
+
+
+def _norm(tf: Any, x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:  # noqa: A002 - numpy's name
+    if ord is not None:
+        raise NotImplementedError(f"xp.linalg.norm(ord={ord!r}) on TensorFlow; only ord=None")
+    return tf.norm(x, axis=axis, keepdims=keepdims)
+
+
+def _solve(tf: Any, a: Any, b: Any) -> Any:
+    """numpy's solve: a vector right-hand side is a vector, not a one-column matrix."""
+    if len(b.shape) == len(a.shape) - 1:
+        return tf.linalg.solve(a, b[..., None])[..., 0]
+    return tf.linalg.solve(a, b)
+
+
+@functools.cache
 def numpy_namespace() -> Any:
-    """``tensorflow.experimental.numpy``, configured."""
-    tensorflow()
+    """``tensorflow.experimental.numpy``, configured, with ``linalg`` supplied."""
+    tf = tensorflow()
     import tensorflow.experimental.numpy as tnp
 
-    return tnp
+    return _Namespace(tnp, tf)
+
+
+class _Recorder:
+    """numpy, recording every dotted name read from it (``exp``, ``linalg.eigh``)."""
+
+    def __init__(self, target: Any, prefix: str, seen: set[str]) -> None:
+        self._target, self._prefix, self._seen = target, prefix, seen
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        dotted = self._prefix + name
+        self._seen.add(dotted)
+        return _Recorder(value, dotted + ".", self._seen) if isinstance(value, types.ModuleType) \
+            else value
+
+
+def missing_in_namespace(spec: Spec) -> str | None:
+    """What ``spec.fn`` reads from ``xp`` that :func:`numpy_namespace` lacks, if anything.
+
+    Found by one dry run of ``fn`` on a recording numpy (an inner ``grad`` returns zeros).
+    Model specs run on real Keras layers, so they need nothing from the namespace.
+    """
+    import numpy as np
+
+    if spec.model is not None:
+        return None
+    seen: set[str] = set()
+
+    def zero_grad(f: Any) -> Any:
+        def gradient(x: Any, *rest: Any) -> Any:
+            f(x, *rest)
+            parts = [np.zeros_like(p) for p in (x if isinstance(x, list | tuple) else [x])]
+            return type(x)(parts) if isinstance(x, list | tuple) else parts[0]
+        return gradient
+
+    try:
+        spec.fn(_Recorder(np, "", seen), **({"grad": zero_grad} if spec.uses_grad else {}),
+                **spec.arrays)
+    except Exception:  # noqa: BLE001 - fn's own failures surface when the adapter runs it
+        return None
+    xp = numpy_namespace()
+    missing = sorted(n for n in seen if not _has(xp, n.split(".")))
+    if not missing:
+        return None
+    return ("tensorflow.experimental.numpy has no " + ", ".join(f"xp.{n}" for n in missing))
+
+
+def _has(namespace: Any, path: list[str]) -> bool:
+    for part in path:
+        namespace = getattr(namespace, part, None)
+        if namespace is None:
+            return False
+    return True
 
 
 @dataclass

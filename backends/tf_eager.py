@@ -31,6 +31,9 @@ class TFEagerBackend(FunctionalBackend):
     def numerics(self) -> dict[str, str]:
         return dict(_tf.NUMERICS)
 
+    def unsupported_reason(self, spec: Spec) -> str | None:
+        return super().unsupported_reason(spec) or _tf.missing_in_namespace(spec)
+
     def namespace(self) -> Any:
         return _tf.numpy_namespace()
 

@@ -1,0 +1,167 @@
+"""TensorFlow 1-style graph adapter, the style of seeds 000, 001, 003 and 004.
+
+Each spec gets a ``tf.Graph`` of its own and a ``tf.compat.v1.Session`` bound to it, set as
+the Keras session (``tf.compat.v1.keras.backend``, tf-keras). Arrays enter through
+placeholders. Function specs run ``fn`` on ``tensorflow.experimental.numpy`` inside the graph
+and differentiate with ``tf.compat.v1.gradients``. Model specs build a real tf_keras model in
+the graph, load the weights by assign ops fed from the arrays, differentiate with
+``K.gradients``, and evaluate through ``K.function`` with the learning phase fed
+(0: inference, 1: training). Every derivative kind is built from gradients of scalars:
+Jacobians row by row, JVPs by the double-gradient trick, HVPs as gradients of gradients.
+
+The graph is built once per spec and then finalized, so calling the program again cannot add
+ops. Hooks for the harness: ``program.graph_op_count()`` (ops in the spec's graph) and, for
+model specs, ``program.weights_in_use()`` (the weights read back from the session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from backends import _tf
+from backends.base import Arrays, Backend, Program
+from conformance.model import SAMPLE_WEIGHT, TARGET
+from conformance.spec import Spec
+
+Gradients = Callable[[Any, list], list]
+
+
+class TFGraphBackend(Backend):
+    name = "tf-graph"
+    requires = _tf.REQUIRES
+
+    def numerics(self) -> dict[str, str]:
+        return dict(_tf.NUMERICS)
+
+    def unsupported_reason(self, spec: Spec) -> str | None:
+        return super().unsupported_reason(spec) or _tf.missing_in_namespace(spec)
+
+    def prepare(self, spec: Spec) -> Program:
+        tf = _tf.tensorflow()
+        keras_backend = tf.compat.v1.keras.backend
+        graph = tf.Graph()
+        with graph.as_default():
+            session = tf.compat.v1.Session(graph=graph)
+            keras_backend.set_session(session)
+            build = _build_model if spec.model is not None else _build_function
+            program = build(spec, tf, graph, session)
+            # Initialize, then let Keras see the variables initialized, so K.function adds no
+            # initializer ops later (the weights themselves are loaded at every call).
+            session.run(tf.compat.v1.global_variables_initializer())
+            with session.as_default():
+                keras_backend.get_session()
+        graph.finalize()
+        return program
+
+
+class _GraphProgram:
+    """Runs one spec's finalized graph: ``fetch(arrays)`` returns the value and derivatives."""
+
+    def __init__(self, spec: Spec, graph: Any, session: Any, fetch: Callable[[Arrays], list]):
+        self.spec, self.graph, self.session, self.fetch = spec, graph, session, fetch
+
+    def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
+        with self.graph.as_default(), self.session.as_default():
+            value, *derivatives = self.fetch(arrays)
+        return {"value": np.asarray(value), **dict(zip(self.spec.wrt, map(np.asarray, derivatives)))}
+
+    def graph_op_count(self) -> int:
+        """Number of ops in the spec's graph."""
+        return len(self.graph.get_operations())
+
+
+class _ModelGraphProgram(_GraphProgram):
+    """A model spec's program, whose weights live in session variables that can be read back."""
+
+    def __init__(self, spec: Spec, graph: Any, session: Any, fetch: Callable[[Arrays], list],
+                 variables: Mapping[str, Any]):
+        super().__init__(spec, graph, session, fetch)
+        self.variables = dict(variables)
+
+    def weights_in_use(self) -> dict[str, np.ndarray]:
+        """The model's weights as the session holds them now."""
+        return dict(zip(self.variables, self.session.run(list(self.variables.values()))))
+
+
+def _build_function(spec: Spec, tf: Any, graph: Any, session: Any) -> _GraphProgram:
+    placeholders = {n: tf.compat.v1.placeholder(spec.dtype, a.shape, name=n)
+                    for n, a in spec.arrays.items()}
+    gradients = _zero_filled(tf, tf.compat.v1.gradients)
+    inner = _inner_grad(gradients) if spec.uses_grad else None
+    value = tf.convert_to_tensor(spec.evaluate(_tf.numpy_namespace(), placeholders, grad=inner))
+    derivatives = _derivatives(spec, tf, value, {n: placeholders[n] for n in spec.wrt}, gradients)
+    fetches = [value, *derivatives]
+
+    def fetch(arrays: Arrays) -> list:
+        return session.run(fetches, feed_dict={placeholders[n]: arrays[n] for n in placeholders})
+
+    return _GraphProgram(spec, graph, session, fetch)
+
+
+def _build_model(spec: Spec, tf: Any, graph: Any, session: Any) -> _GraphProgram:
+    K = tf.compat.v1.keras.backend  # noqa: N806 - the name every Keras user writes
+    keras = _tf.build_keras_model(spec)
+    inputs = dict(zip(keras.input_names, keras.model.inputs))
+    targets = {n: tf.compat.v1.placeholder(spec.dtype, spec.arrays[n].shape, name=n)
+               for n in (TARGET, SAMPLE_WEIGHT) if n in spec.arrays}
+    value = keras.objective(keras.model.output, targets)
+    sources = {n: keras.variables.get(n, inputs.get(n)) for n in spec.wrt}
+    derivatives = _derivatives(spec, tf, value, sources, _zero_filled(tf, K.gradients))
+    feeds = [*inputs, *targets]
+    function = K.function(inputs=[*inputs.values(), *targets.values(), K.learning_phase()],
+                          outputs=[value, *derivatives])
+    loads = {n: tf.compat.v1.placeholder(spec.dtype, v.shape, name=f"{n}_value")
+             for n, v in keras.variables.items()}
+    assign = [v.assign(loads[n]) for n, v in keras.variables.items()]
+    learning_phase = int(spec.model.training)
+
+    def fetch(arrays: Arrays) -> list:
+        session.run(assign, feed_dict={loads[n]: arrays[n] for n in loads})
+        return function([*(arrays[n] for n in feeds), learning_phase])
+
+    return _ModelGraphProgram(spec, graph, session, fetch, keras.variables)
+
+
+def _zero_filled(tf: Any, gradients: Callable) -> Gradients:
+    """``gradients(y, xs)`` with zeros where a source does not reach ``y``."""
+    def filled(y: Any, xs: list) -> list:
+        return [tf.zeros_like(x) if g is None else g for g, x in zip(gradients(y, xs), xs)]
+    return filled
+
+
+def _inner_grad(gradients: Gradients) -> Callable[[Callable], Callable]:
+    """The ``grad`` handed to specs that differentiate inside ``fn``, built into the graph."""
+    def grad(f: Callable) -> Callable:
+        def gradient(x: Any, *rest: Any) -> Any:
+            parts = list(x) if isinstance(x, list | tuple) else [x]
+            result = gradients(f(x, *rest), parts)
+            return type(x)(result) if isinstance(x, list | tuple) else result[0]
+        return gradient
+    return grad
+
+
+def _derivatives(spec: Spec, tf: Any, value: Any, sources: Mapping[str, Any],
+                 gradients: Gradients) -> list:
+    """The spec's derivative of ``value`` w.r.t. each source, in ``spec.wrt`` order."""
+    xs = list(sources.values())
+    if spec.kind == "grad":
+        return gradients(value, xs)
+    if spec.kind == "vjp":
+        cotangent = tf.constant(spec.cast({"c": spec.cotangent})["c"])
+        return gradients(tf.reduce_sum(value * cotangent), xs)
+    if spec.kind == "jacobian":
+        flat = tf.reshape(value, [-1])
+        rows = [gradients(flat[i], xs) for i in range(flat.shape.num_elements())]
+        return [tf.reshape(tf.stack([row[k] for row in rows]), value.shape.concatenate(x.shape))
+                for k, x in enumerate(xs)]
+    tangents = [tf.constant(t) for t in spec.cast({n: spec.tangents[n] for n in sources}).values()]
+    if spec.kind == "hvp":
+        first = gradients(value, xs)
+        return gradients(tf.add_n([tf.reduce_sum(g * t) for g, t in zip(first, tangents)]), xs)
+    # jvp: J t = d/du <J^T u, t>, for each source on its own
+    u = tf.compat.v1.placeholder_with_default(tf.zeros(value.shape, value.dtype), value.shape)
+    pulled = gradients(tf.reduce_sum(value * u), xs)
+    return [gradients(tf.reduce_sum(p * t), [u])[0] for p, t in zip(pulled, tangents)]
