@@ -87,8 +87,10 @@ def dtype_downcast(spec: Spec, output: dict[str, Any]) -> Finding | None:
     """A float64 spec answered in float32, or in float64 values that are all float32 numbers."""
     if spec.dtype != "float64":
         return None
-    for name in spec.wrt:
-        got = np.asarray(output[name])
+    for name in ("value", *spec.wrt):
+        got = output.get(name)
+        if not isinstance(got, np.ndarray | np.generic):
+            continue  # missing or not an array: the contract check reports it
         if got.dtype == np.float32:
             return Finding("dtype-downcast", f"{name}: float32 returned for a float64 spec")
         informative = got[(got != 0) & np.isfinite(got) & (got != np.round(got))]
@@ -133,6 +135,18 @@ def from_repeat(spec: Spec, outputs: dict[str, dict[str, Any]]) -> Finding | Non
     return Finding("nondeterministic", detail)
 
 
+def disconnected(spec: Spec, references: References, output: dict[str, Any]) -> Finding | None:
+    """Every derivative exactly zero while the reference is not: a cut path filled with zeros.
+
+    Checked before the weight probe, since zeros also stay put when the weights move.
+    """
+    expected = references["base"].expected
+    if all(_scale(np.asarray(output[n], dtype=np.float64)) == 0 for n in spec.wrt) \
+            and any(_scale(expected[n]) > 0 for n in spec.wrt):
+        return Finding("disconnected", "every derivative is exactly zero; the reference is not")
+    return None
+
+
 def _has_dropout(spec: Spec) -> bool:
     """Whether the spec's model has a Dropout layer that training mode would switch on."""
     layers = getattr(spec.model, "layers", ())
@@ -168,7 +182,7 @@ def from_weights(spec: Spec, references: References, outputs: dict[str, dict[str
 
 def from_error_pattern(spec: Spec, references: References, output: dict[str, Any]
                        ) -> Finding | None:
-    """NaN, all-zero, constant-factor or kink-shaped disagreement with the reference."""
+    """NaN or constant-factor disagreement with the reference."""
     reference = references["base"]
     for name in spec.wrt:
         got = np.asarray(output[name], dtype=np.float64)
@@ -177,11 +191,7 @@ def from_error_pattern(spec: Spec, references: References, output: dict[str, Any
             return Finding("nan-gradient", f"{name}{bad}: {got[tuple(bad)]} where the "
                            "reference is finite")
     observed = {n: reference.observe(spec, n, output[n]) for n in spec.wrt}
-    expected = reference.expected
-    if all(_scale(observed[n]) == 0 for n in spec.wrt) and any(_scale(expected[n]) > 0
-                                                               for n in spec.wrt):
-        return Finding("disconnected", "every derivative is exactly zero; the reference is not")
-    factor = _constant_factor(observed, expected)
+    factor = _constant_factor(observed, reference.expected)
     if factor is not None:
         return Finding("wrong-reduction", f"every element is {factor:.6g} times the reference")
     return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +91,8 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
     reference = references["base"]
     outputs = dict(zip((c.label for c in references.calls), outcome.outputs))
     base = outputs["base"]
-    if isinstance(base, dict) and (finding := findings.unwatched(spec, base)):
+    if isinstance(base, dict) and (finding := findings.unwatched(spec, base)
+                                   or findings.dtype_downcast(spec, base)):
         return _diagnosed(result, Status.FAIL, finding)
     for label, output in outputs.items():
         violation = contract_violation(spec, output, reference.value.shape)
@@ -118,8 +119,9 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
                           f"reference {worst.worst.reference:.6g} "
                           f"(|error| {worst.worst.abs_error:.3g} > allowed "
                           f"{worst.worst.allowed:.3g})")
-    finding = (findings.dtype_downcast(spec, base) or findings.from_hooks(outcome.hooks)
+    finding = (findings.from_hooks(outcome.hooks)
                or findings.from_repeat(spec, outputs)
+               or findings.disconnected(spec, references, base)
                or findings.from_weights(spec, references, outputs, outcome.hooks,
                                         [c.arrays for c in references.calls]))
     if finding is None and failed:
@@ -183,25 +185,71 @@ def environment(backends: Sequence[Backend]) -> dict[str, Any]:
     }
 
 
-def run(specs: Sequence[Spec], backends: Sequence[Backend],
-        on_result: Callable[[Result], None] | None = None) -> Report:
-    """Run every spec on every backend, in this process, and judge the answers."""
-    results: list[Result] = []
-    for spec in specs:
-        calls = plan_calls(spec)
-        references = References(spec, calls)
-        reference = references["base"]
-        answers: dict[str, dict[str, np.ndarray]] = {}
-        spec_results = []
-        for backend in backends:
-            outcome = execute(backend, spec, [spec.cast(c.arrays) for c in calls])
-            result = judge(spec, references, backend.name, outcome)
-            if result.status in (Status.PASS, Status.FAIL, Status.CONVENTION):
-                answers[backend.name] = outcome.output
-            spec_results.append(result)
+#: Produces the outcome of every (spec, backend) case, in any order, as
+#: ``(spec index, backend index, outcome)``, given the arrays each spec's program is called with.
+Executor = Callable[[Sequence[Spec], Sequence[Backend], Sequence[Sequence[dict[str, np.ndarray]]]],
+                    Iterable[tuple[int, int, Outcome]]]
+
+
+def in_process(specs: Sequence[Spec], backends: Sequence[Backend],
+               calls: Sequence[Sequence[dict[str, np.ndarray]]]) -> Iterator[tuple[int, int, Outcome]]:
+    """Execute every case in this process, spec by spec (``--in-process``, for debugging);
+    :func:`conformance.workers.in_workers` is the isolated alternative."""
+    for i, spec in enumerate(specs):
+        for j, backend in enumerate(backends):
+            yield i, j, execute(backend, spec, calls[i])
+
+
+def _judge_spec(spec: Spec, references: References, backends: Sequence[Backend],
+                outcomes: dict[int, Outcome]) -> list[Result]:
+    """Judge one spec's outcomes (keyed by backend index); backends without one are NOT_RUN."""
+    answers: dict[str, dict[str, np.ndarray]] = {}
+    spec_results = []
+    for j, backend in enumerate(backends):
+        if j not in outcomes:
+            spec_results.append(Result(spec=spec.name, backend=backend.name, status=Status.NOT_RUN,
+                                       kind=spec.kind, dtype=spec.dtype))
+            continue
+        result = judge(spec, references, backend.name, outcomes[j])
+        if result.status in (Status.PASS, Status.FAIL, Status.CONVENTION):
+            answers[backend.name] = outcomes[j].output
+        spec_results.append(result)
+    if answers:
+        pairwise = pairwise_differences(spec, references["base"], answers)
         for result in spec_results:
-            result.pairwise = pairwise_differences(spec, reference, answers).get(result.backend, {})
+            result.pairwise = pairwise.get(result.backend, {})
+    return spec_results
+
+
+def run(specs: Sequence[Spec], backends: Sequence[Backend],
+        on_result: Callable[[Result], None] | None = None,
+        executor: Executor = in_process) -> Report:
+    """Run every spec on every backend with ``executor`` and judge the answers here.
+
+    On KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into one) execution stops: the cases
+    answered so far are judged, the others are NOT_RUN, and the report has ``complete=False``.
+    """
+    plans = [plan_calls(spec) for spec in specs]
+    calls = [[spec.cast(c.arrays) for c in plan] for spec, plan in zip(specs, plans)]
+    outcomes: list[dict[int, Outcome]] = [{} for _ in specs]
+    judged: dict[int, list[Result]] = {}
+
+    def settle(i: int) -> None:
+        judged[i] = _judge_spec(specs[i], References(specs[i], plans[i]), backends, outcomes[i])
+        for result in judged[i]:
             if on_result:
                 on_result(result)
-        results.extend(spec_results)
-    return Report(results=results, environment=environment(backends))
+
+    complete = True
+    try:
+        for i, j, outcome in executor(specs, backends, calls):
+            outcomes[i][j] = outcome
+            if len(outcomes[i]) == len(backends):
+                settle(i)
+    except KeyboardInterrupt:
+        complete = False
+    for i in range(len(specs)):
+        if i not in judged:
+            settle(i)
+    results = [result for i in range(len(specs)) for result in judged[i]]
+    return Report(results=results, environment=environment(backends), complete=complete)
