@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit 2), like all of ours."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"gradparity: error: {message}\n")
+
+
+def _number(kind: Callable[[str], float], minimum: float, what: str) -> Callable[[str], float]:
+    """An argparse ``type`` accepting numbers of ``kind`` from ``minimum`` up."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not value >= minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from conformance.workers import DEFAULT_TIMEOUT
+
+    parser = _Parser(
         prog="gradparity",
         description="Check that autodiff backends agree with a float64 reference on "
                     "one gradient specification, and name the mistake when one does not.")
@@ -21,8 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="run the catalog on backends and print the verdicts",
         description="Run every selected spec on every selected backend, compare each answer "
-                    "with the float64 reference and print a spec x backend table. Exit code: "
-                    "0 when nothing FAILs or ERRORs, 1 otherwise, 2 for bad arguments.")
+                    "with the float64 reference and print a spec x backend table. Each backend "
+                    "runs in its own worker process; a crash or hang becomes an ERROR row. "
+                    "Exit code: 0 when nothing FAILs or ERRORs, 1 otherwise, 2 for bad "
+                    "arguments, 3 when the run was interrupted (Ctrl-C, SIGTERM; the report "
+                    "is still written, with the cases not run marked NOT_RUN).")
     run.add_argument("--backend", "-b", action="append", metavar="NAME",
                      help="a built-in or plug-in backend name, or package.module:ClassName; "
                           "repeat for several (default: every known backend; those not "
@@ -32,6 +58,21 @@ def _parser() -> argparse.ArgumentParser:
                           "for several (default: the whole catalog)")
     run.add_argument("--json", metavar="PATH", type=Path,
                      help="also write the JSON report (schema in README) to PATH")
+    run.add_argument("--jobs", "-j", metavar="N", type=_number(int, 1, "a whole number >= 1"),
+                     help="backend workers running side by side (default: the number of "
+                          "cores)")
+    run.add_argument("--timeout", metavar="SECONDS", default=DEFAULT_TIMEOUT,
+                     type=_number(float, 1e-3, "a number of seconds > 0"),
+                     help="per case (spec x backend, framework import included): a case "
+                          "still running after it is ERROR 'timeout' and its worker is "
+                          f"replaced (default: {DEFAULT_TIMEOUT:g})")
+    run.add_argument("--memory-limit", metavar="MIB", type=_number(int, 1, "a whole number >= 1"),
+                     help="address-space limit of each worker in MiB (RLIMIT_AS); TensorFlow "
+                          "needs about 2500 and JAX about 1600 just to start (default: none)")
+    run.add_argument("--in-process", action="store_true",
+                     help="run every backend in this process, one case after another, with no "
+                          "timeout or crash isolation (for debugging a backend)")
+
 
     commands.add_parser("backends", help="list the known backends, installed or not, with versions",
                         description="List built-in and plug-in backends without importing any "
@@ -63,11 +104,16 @@ def _check_writable(path: Path) -> str | None:
     return None
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from backends.registry import BackendNotFound, known, load
     from conformance import report as reporting
     from conformance.catalog import NoSpecMatched, catalog, select
-    from conformance.harness import run
+    from conformance.harness import in_process, run
+    from conformance.workers import WorkerOptions, in_workers
 
     if args.json is not None and (problem := _check_writable(args.json)):
         return _fail(problem)
@@ -76,13 +122,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         specs = select(catalog(), args.spec)
     except (BackendNotFound, NoSpecMatched) as exc:
         return _fail(str(exc))
-    result = run(specs, backends)
+    executor = in_process if args.in_process else in_workers(WorkerOptions(
+        jobs=args.jobs or min(len(backends), os.cpu_count() or 1), timeout=args.timeout,
+        memory_limit_mib=args.memory_limit))
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops the run like Ctrl-C
+    try:
+        result = run(specs, backends, executor=executor)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(reporting.header(result))
     print()
     print(reporting.table(result))
     if args.json is not None:
         reporting.write_json(result, args.json)
         print(f"JSON report: {args.json}")
+    if not result.complete:
+        return EXIT_INCOMPLETE
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
 

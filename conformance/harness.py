@@ -210,7 +210,15 @@ def _judge_spec(spec: Spec, references: References, backends: Sequence[Backend],
             spec_results.append(Result(spec=spec.name, backend=backend.name, status=Status.NOT_RUN,
                                        kind=spec.kind, dtype=spec.dtype))
             continue
-        result = judge(spec, references, backend.name, outcomes[j])
+        try:
+            result = judge(spec, references, backend.name, outcomes[j])
+        except Exception as exc:  # noqa: BLE001 - a judging bug must not cost the run's report
+            spec_results.append(Result(
+                spec=spec.name, backend=backend.name, status=Status.ERROR, kind=spec.kind,
+                dtype=spec.dtype, seconds=outcomes[j].seconds,
+                message=f"internal error while judging this answer "
+                        f"({type(exc).__name__}: {exc}); please report it"))
+            continue
         if result.status in (Status.PASS, Status.FAIL, Status.CONVENTION):
             answers[backend.name] = outcomes[j].output
         spec_results.append(result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -56,9 +57,21 @@ class Result:
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The result as JSON-ready data; NaN and infinities become "nan", "inf", "-inf"
+        (JSON has no such numbers, and a backend's NaN must not stop the report)."""
+        data = _finite_or_text(asdict(self))
         data["status"] = self.status.value
         return data
+
+
+def _finite_or_text(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite_or_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_text(v) for v in value]
+    return value
 
 
 @dataclass

@@ -1,0 +1,195 @@
+"""Worker isolation with real processes and real signals: crashes, hangs, memory, interrupts.
+
+Planted backends (tests/planted_faults.py) misbehave on the ``logsumexp-*`` specs only, so
+each test also sees that the cases before a fault keep their answers and that a fresh worker
+takes the cases after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import planted_faults
+import pytest
+from conftest import require_backend
+
+from backends.base import FunctionBackend
+from conformance.catalog.starter import starter_specs
+from conformance.harness import in_process, run
+from conformance.report import table, to_json
+from conformance.results import Status
+from conformance.spec import Spec
+from conformance.workers import WorkerOptions, in_workers
+
+SPECS = ("polynomial-float64", "logsumexp-float64", "rosenbrock-hvp-float64")
+TIMEOUT = 2.0
+
+
+@pytest.fixture(scope="module")
+def specs() -> list[Spec]:
+    require_backend("autograd")
+    return [s for s in starter_specs() if s.name in SPECS]
+
+
+def rows(report) -> dict[tuple[str, str], object]:
+    return {(r.spec, r.backend): r for r in report.results}
+
+
+def comparable(result) -> tuple:
+    """What must not change when other backends crash (not the timings or pairwise)."""
+    return (result.status, result.max_abs_error, result.max_rel_error, result.worst,
+            result.message, result.diagnoses)
+
+
+def test_crashes_hangs_and_memory_become_errors_and_the_rest_is_intact(
+        specs, tmp_path, monkeypatch) -> None:
+    faulty = [planted_faults.Abort(), planted_faults.Segfault(), planted_faults.Exit(),
+              planted_faults.Hang(), planted_faults.MemoryHog(), planted_faults.Raise()]
+    healthy = planted_faults.Planted()  # its `on` never fails: a correct backend
+    clean = run(specs, [healthy], executor=in_process)
+    monkeypatch.setenv("PLANTED_PIDS", str(tmp_path))  # workers record their pids from here
+    options = WorkerOptions(jobs=3, timeout=TIMEOUT, memory_limit_mib=3072)
+    report = run(specs, [healthy, *faulty], executor=in_workers(options))
+
+    got = rows(report)
+    assert len(report.results) == len(specs) * (1 + len(faulty)) and report.complete
+    for spec in specs:  # the healthy backend's rows equal a clean run's
+        assert comparable(got[spec.name, "planted"]) == comparable(rows(clean)[spec.name, "planted"])
+        assert got[spec.name, "planted"].status is Status.PASS
+    for backend in faulty:  # before and after the fault: answered, by a fresh worker after
+        assert got["polynomial-float64", backend.name].status is Status.PASS
+        assert got["rosenbrock-hvp-float64", backend.name].status is Status.PASS
+    message = {b.name: got["logsumexp-float64", b.name].message for b in faulty}
+    assert all(got["logsumexp-float64", b.name].status is Status.ERROR for b in faulty)
+    assert "killed by signal SIGABRT" in message["abort"]
+    assert "killed by signal SIGSEGV" in message["segfault"]
+    assert "Segmentation fault" in message["segfault"]  # the tail of the worker's stderr
+    assert "exited with code 7" in message["exit"] and "planted: giving up" in message["exit"]
+    assert message["hang"].startswith("timeout")
+    assert message["memory-hog"].startswith("MemoryError") and "3072 MiB" in message["memory-hog"]
+    assert message["raise"] == "RuntimeError: planted failure"
+    assert "ERROR logsumexp-float64 on segfault: worker crashed" in table(report)
+    json.dumps(to_json(report), allow_nan=False)
+
+    workers = {name: [line.split()[0] for line in (tmp_path / name).read_text().splitlines()]
+               for name in ("planted", "segfault", "raise")}
+    assert len(set(workers["planted"])) == 1  # one worker for all of a backend's specs
+    assert len(set(workers["raise"])) == 1  # an exception does not cost the worker
+    assert workers["segfault"][0] == workers["segfault"][1] != workers["segfault"][2]
+    assert str(os.getpid()) not in workers["planted"]
+
+
+def test_outputs_come_back_as_numpy_or_as_a_description(specs) -> None:
+    backends = [planted_faults.liar("tensor"), planted_faults.liar("float32")]
+    report = run(specs, backends, executor=in_workers(WorkerOptions(jobs=2, timeout=30)))
+    got = rows(report)
+    assert got["logsumexp-float64", "lie-tensor"].message == (
+        "key 'z' is a planted_faults.Tensor [(4, 5) float64], not a numpy array; convert it "
+        "with np.asarray")
+    downcast = got["logsumexp-float64", "lie-float32"]
+    assert downcast.status in (Status.FAIL, Status.ERROR)
+    assert all(word in downcast.message for word in ("z", "float32", "float64"))
+    assert got["polynomial-float64", "lie-tensor"].status is Status.PASS
+
+
+def test_spawned_workers_refuse_unpicklable_specs_with_a_clear_error(specs) -> None:
+    lambda_spec = Spec("lambda-spec", lambda xp, x: xp.sum(x**2), {"x": [1.0, 2.0]}, ("x",))
+    report = run([specs[0], lambda_spec], [planted_faults.Planted()],
+                 executor=in_workers(WorkerOptions(jobs=1, timeout=30, start_method="spawn")))
+    got = rows(report)
+    assert got["polynomial-float64", "planted"].status is Status.PASS
+    assert got["lambda-spec", "planted"].status is Status.ERROR
+    assert "spec 'lambda-spec' cannot be sent to a spawned worker" in (
+        got["lambda-spec", "planted"].message)
+    assert "--in-process" in got["lambda-spec", "planted"].message
+
+
+def test_forked_workers_take_lambdas() -> None:
+    require_backend("autograd")
+    spec = Spec("lambda-spec", lambda xp, x: xp.sum(x**2), {"x": [1.0, 2.0]}, ("x",))
+    mine = FunctionBackend("mine", lambda spec, arrays: {"value": (arrays["x"] ** 2).sum(),
+                                                         "x": 2 * arrays["x"]})
+    report = run([spec], [mine], executor=in_workers(WorkerOptions(jobs=1, start_method="fork")))
+    assert report.results[0].status is Status.PASS, report.results[0].message
+
+
+# -- the command: interrupts and bad options -----------------------------------------------
+
+#: Runs the CLI on the starter catalog (independent of the seed scenarios' state).
+DRIVER = ("import sys, conformance.catalog as c\n"
+          "from conformance.catalog.starter import starter_specs\n"
+          "c.catalog = starter_specs\n"
+          "from conformance.cli import main\n"
+          "sys.exit(main(sys.argv[1:]))\n")
+
+
+def gradparity(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    tests = Path(__file__).parent
+    path = os.pathsep.join([str(tests), str(tests.parent), os.environ.get("PYTHONPATH", "")])
+    return subprocess.Popen([sys.executable, "-c", DRIVER, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": path, **(env or {})})
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_writes_a_valid_partial_report(tmp_path, signum) -> None:
+    require_backend("autograd")
+    mark, report_path = tmp_path / "reached", tmp_path / "report.json"
+    proc = gradparity("run", "-b", "autograd", "-b", "planted_faults:Slow", "-s", "polynomial-*",
+                      "-s", "logsumexp-*", "--json", str(report_path), "--timeout", "600",
+                      env={"PLANTED_MARK": str(mark)})
+    for _ in range(600):  # until the slow backend sits in its second spec
+        if mark.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert mark.exists(), proc.communicate()
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, out + err
+    assert "INCOMPLETE" in out and "Traceback" not in err
+    data = json.loads(report_path.read_text())
+    assert data["complete"] is False
+    status = {(r["spec"], r["backend"]): r["status"] for r in data["results"]}
+    assert len(status) == 4 * 2  # every case is listed, run or not
+    assert status["polynomial-float64", "slow"] == "PASS"
+    assert status["polynomial-float32", "slow"] == "NOT_RUN"
+    assert status["logsumexp-float64", "slow"] == "NOT_RUN"
+    assert {s for (_, b), s in status.items() if b == "autograd"} <= {"PASS", "NOT_RUN"}
+    worker = int(mark.read_text())
+    for _ in range(200):  # the hung worker was killed with the run
+        if not alive(worker):
+            break
+        time.sleep(0.05)
+    assert not alive(worker)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--jobs", "0"], "argument --jobs/-j: '0' is not a whole number >= 1"),
+    (["--jobs", "two"], "'two' is not a whole number >= 1"),
+    (["--timeout", "-1"], "argument --timeout: '-1' is not a number of seconds > 0"),
+    (["--timeout", "nan"], "'nan' is not a number of seconds > 0"),
+    (["--memory-limit", "0"], "argument --memory-limit: '0' is not a whole number >= 1"),
+    (["-b", "nosuch"], "unknown backend 'nosuch'; known: tf-eager, tf-graph, jax, autograd"),
+    (["-b", "planted_faults:Nothing"], "module 'planted_faults' has no 'Nothing'"),
+    (["--no-such-option"], "unrecognized arguments: --no-such-option"),
+])
+def test_bad_run_options_exit_2_with_one_line(args, message) -> None:
+    proc = gradparity("run", *args)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
