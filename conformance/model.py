@@ -172,14 +172,7 @@ class ModelSpec:
     @property
     def weight_shapes(self) -> dict[str, tuple[int, ...]]:
         """Parameter name -> shape, in Keras ``get_weights()`` order."""
-        shapes, width = {}, self.input_dim
-        for layer in self.layers:
-            if layer.class_name == "Dense":
-                units = int(layer.config["units"])
-                for kind in layer.weight_kinds:
-                    shapes[param_name(layer, kind)] = (width, units) if kind == "kernel" else (units,)
-                width = units
-        return shapes
+        return weight_shapes(self.layers, self.input_dim)
 
     @property
     def head_inputs(self) -> tuple[str, ...]:
@@ -337,6 +330,18 @@ class ModelSpec:
             raise SpecError("targets['sample_weight']",
                             f"shape {np.shape(targets[SAMPLE_WEIGHT])} != ({x_shape[0]},)",
                             "give one weight per sample")
+
+
+def weight_shapes(layers: Sequence[Layer], input_dim: int) -> dict[str, tuple[int, ...]]:
+    """Weight name -> shape of a layer stack on ``input_dim`` features, in Keras order."""
+    shapes, width = {}, input_dim
+    for layer in _auto_named(tuple(layers)):
+        if layer.class_name == "Dense":
+            units = int(layer.config["units"])
+            for kind in layer.weight_kinds:
+                shapes[param_name(layer, kind)] = (width, units) if kind == "kernel" else (units,)
+            width = units
+    return shapes
 
 
 def param_name(layer: Layer, kind: str) -> str:
