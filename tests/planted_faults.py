@@ -167,8 +167,18 @@ LIES: dict[str, Any] = {
 }
 
 
+def _liar_class(lie: str) -> type[Planted]:
+    """A module-level class (so spawned workers can unpickle it) returning ``lie``."""
+    name = "Lie_" + lie.replace("-", "_")
+    cls = type(name, (Planted,), {"name": f"lie-{lie}", "__module__": __name__,
+                                  "lie": lambda self, spec, out: LIES[lie](spec, out)})
+    globals()[name] = cls
+    return cls
+
+
+LIARS: dict[str, type[Planted]] = {lie: _liar_class(lie) for lie in LIES}
+
+
 def liar(lie: str) -> Planted:
     """A backend named ``lie-<lie>`` whose program returns that lie on the targeted specs."""
-    cls = type(f"Lie_{lie}", (Planted,), {"name": f"lie-{lie}",
-                                          "lie": lambda self, spec, out: LIES[lie](spec, out)})
-    return cls()
+    return LIARS[lie]()
