@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -58,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
                           "for several (default: the whole catalog)")
     run.add_argument("--json", metavar="PATH", type=Path,
                      help="also write the JSON report (schema in README) to PATH")
+    run.add_argument("--junit", metavar="PATH", type=Path,
+                     help="also write JUnit XML (one test case per result) to PATH, for CI")
+    run.add_argument("--html", metavar="PATH", type=Path,
+                     help="also write a self-contained HTML scoreboard page to PATH")
+    run.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                     help="colour the table and show a progress bar: auto (default) does on a "
+                          "terminal and prints plain text otherwise")
     run.add_argument("--jobs", "-j", metavar="N", type=_number(int, 1, "a whole number >= 1"),
                      help="backend workers running side by side (default: the number of "
                           "cores)")
@@ -72,7 +80,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--in-process", action="store_true",
                      help="run every backend in this process, one case after another, with no "
                           "timeout or crash isolation (for debugging a backend)")
-
 
     commands.add_parser("backends", help="list the known backends, installed or not, with versions",
                         description="List built-in and plug-in backends without importing any "
@@ -93,14 +100,14 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
-def _check_writable(path: Path) -> str | None:
+def _check_writable(option: str, path: Path) -> str | None:
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
-        return f"--json {path}: is a directory; give a file path"
+        return f"{option} {path}: is a directory; give a file path"
     if not parent.is_dir():
-        return f"--json {path}: directory {parent} does not exist"
+        return f"{option} {path}: directory {parent} does not exist"
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        return f"--json {path}: not writable"
+        return f"{option} {path}: not writable"
     return None
 
 
@@ -113,10 +120,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from conformance import report as reporting
     from conformance.catalog import NoSpecMatched, catalog, select
     from conformance.harness import in_process, run
+    from conformance.html_report import write_html
+    from conformance.junit import write_junit
     from conformance.workers import WorkerOptions, in_workers
 
-    if args.json is not None and (problem := _check_writable(args.json)):
-        return _fail(problem)
+    writers = {"--json": (args.json, reporting.write_json),
+               "--junit": (args.junit, write_junit), "--html": (args.html, write_html)}
+    for option, (path, _) in writers.items():
+        if path is not None and (problem := _check_writable(option, path)):
+            return _fail(problem)
     try:
         backends = [load(name) for name in (args.backend or known())]
         specs = select(catalog(), args.spec)
@@ -126,16 +138,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         jobs=args.jobs or min(len(backends), os.cpu_count() or 1), timeout=args.timeout,
         memory_limit_mib=args.memory_limit))
     previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops the run like Ctrl-C
+    console = reporting.terminal(args.color)
+    bar = (reporting.progress(console, len(specs) * len(backends)) if console
+           else contextlib.nullcontext(None))
     try:
-        result = run(specs, backends, executor=executor)
+        with bar as advance:
+            result = run(specs, backends, on_result=advance, executor=executor)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print(reporting.header(result))
-    print()
-    print(reporting.table(result))
-    if args.json is not None:
-        reporting.write_json(result, args.json)
-        print(f"JSON report: {args.json}")
+    reporting.show(result, console)
+    for option, (path, write) in writers.items():
+        if path is not None:
+            write(result, path)
+            print(f"{option[2:].upper()} report: {path}")
     if not result.complete:
         return EXIT_INCOMPLETE
     return EXIT_OK if result.ok else EXIT_PROBLEMS
