@@ -132,16 +132,18 @@ class Spec:
 
     def _check_directions(self) -> None:
         needs_tangents = self.kind in ("jvp", "hvp")
+        given = not (self.tangents is None
+                     or isinstance(self.tangents, Mapping) and not self.tangents)
         if needs_tangents:
-            missing = [n for n in self.wrt if n not in self.tangents]
+            tangents = _check_arrays("tangents", self.tangents)
+            missing = [n for n in self.wrt if n not in tangents]
             if missing:
                 raise SpecError("tangents", f"no tangent for {', '.join(missing)}",
                                 f"a {self.kind} spec needs one tangent array per wrt name")
-            extra = [n for n in self.tangents if n not in self.wrt]
+            extra = [n for n in tangents if n not in self.wrt]
             if extra:
                 raise SpecError("tangents", f"tangent for {', '.join(extra)} which is not in wrt",
                                 "give tangents only for the names in wrt")
-            tangents = _check_arrays("tangents", self.tangents)
             for n in self.wrt:
                 if tangents[n].shape != self.arrays[n].shape:
                     raise SpecError(f"tangents[{n!r}]",
@@ -149,7 +151,7 @@ class Spec:
                                     f"{self.arrays[n].shape}",
                                     "make each tangent the shape of its array")
             object.__setattr__(self, "tangents", tangents)
-        elif self.tangents:
+        elif given:
             raise SpecError("tangents", f"given for a {self.kind} spec",
                             "tangents are only for jvp and hvp specs; drop them")
         if self.kind == "vjp":
@@ -222,7 +224,12 @@ def _check_arrays(field_name: str, arrays: Any) -> dict[str, np.ndarray]:
 
 
 def _check_wrt(wrt: Any, arrays: Mapping[str, np.ndarray]) -> tuple[str, ...]:
+    if wrt is not None and not isinstance(wrt, str | tuple | list):
+        raise SpecError("wrt", f"is a {type(wrt).__name__}", "give a name or a tuple of names")
     names = (wrt,) if isinstance(wrt, str) else tuple(wrt) if wrt is not None else ()
+    if not all(isinstance(n, str) for n in names):
+        raise SpecError("wrt", f"{names!r} holds something other than names",
+                        "give array names as strings")
     if not names:
         raise SpecError("wrt", "is empty", "name at least one array to differentiate against")
     for n in names:
