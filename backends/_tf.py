@@ -162,10 +162,13 @@ class KerasModel:
 
     spec: ModelSpec
     model: Any
-    #: Array names in the order of ``model.inputs``.
+    #: Array names in the order the model takes its inputs.
     input_names: tuple[str, ...]
     #: Weight array name -> the tf.Variable holding it.
     variables: dict[str, Any]
+    #: In graph mode: the model's input placeholders by name and its output tensor.
+    graph_inputs: dict[str, Any]
+    graph_output: Any
 
     def call(self, arrays: Mapping[str, Any], training: bool) -> Any:
         """The model applied to the input arrays, as ``model(x, training=...)``."""
@@ -188,8 +191,8 @@ class KerasModel:
 def build_keras_model(spec: Spec) -> KerasModel:
     """Build ``spec.model`` as tf_keras layers in ``spec.dtype``, with static batch shapes.
 
-    A model without a head is a ``Sequential``; a head wraps that Sequential (the hidden
-    model) in a functional model over all inputs, as seed 004 wraps its hidden model.
+    The layers form a ``Sequential`` on an ``Input``. A head wraps it, as seed 004 wraps its
+    hidden model, in a subclassed ``keras.Model`` whose ``call`` applies the head's ops.
     """
     tf = tensorflow()
     keras = tf.keras
@@ -202,17 +205,35 @@ def build_keras_model(spec: Spec) -> KerasModel:
     body = keras.Sequential(
         [keras_input(BODY_INPUT)]
         + [keras.layers.deserialize(layer.keras_config(spec.dtype)) for layer in model_spec.layers])
-    variables = {}
-    for layer in model_spec.layers:
-        for kind in layer.weight_kinds:
-            variables[param_name(layer, kind)] = getattr(body.get_layer(layer.name), kind)
+    variables = {param_name(layer, kind): getattr(body.get_layer(layer.name), kind)
+                 for layer in model_spec.layers for kind in layer.weight_kinds}
     if not model_spec.head:
-        return KerasModel(model_spec, body, (BODY_INPUT,), variables)
+        return KerasModel(model_spec, body, (BODY_INPUT,), variables,
+                          {BODY_INPUT: body.input}, body.output)
     names = (BODY_INPUT, *model_spec.head_inputs)
-    inputs = {n: keras_input(n) for n in names}
-    output = body(inputs[BODY_INPUT])
-    for op, operand in model_spec.head:
-        other = inputs[operand] if isinstance(operand, str) else operand
-        output = output + other if op == "add" else output * other
-    model = keras.Model(inputs=[inputs[n] for n in names], outputs=output)
-    return KerasModel(model_spec, model, names, variables)
+    model = _head_model_class(keras)(body, model_spec.head, names, dtype=spec.dtype)
+    inputs, output = {}, None
+    if not tf.executing_eagerly():
+        inputs = {n: keras_input(n) for n in names}
+        output = model([inputs[n] for n in names])
+    return KerasModel(model_spec, model, names, variables, inputs, output)
+
+
+@functools.cache
+def _head_model_class(keras: Any) -> type:
+    class HeadModel(keras.Model):
+        """Seed 004's custom model: a hidden model, then elementwise ops with other inputs."""
+
+        def __init__(self, hidden: Any, head: tuple, names: tuple[str, ...], dtype: str) -> None:
+            super().__init__(dtype=dtype)  # else Keras autocasts float64 inputs to float32
+            self.hidden, self.head, self.names = hidden, head, names
+
+        def call(self, inputs: list, training: Any = None) -> Any:
+            arrays = dict(zip(self.names, inputs))
+            output = self.hidden(arrays[BODY_INPUT], training=training)
+            for op, operand in self.head:
+                other = arrays[operand] if isinstance(operand, str) else operand
+                output = output + other if op == "add" else output * other
+            return output
+
+    return HeadModel

@@ -104,10 +104,10 @@ def _build_function(spec: Spec, tf: Any, graph: Any, session: Any) -> _GraphProg
 def _build_model(spec: Spec, tf: Any, graph: Any, session: Any) -> _GraphProgram:
     K = tf.compat.v1.keras.backend  # noqa: N806 - the name every Keras user writes
     keras = _tf.build_keras_model(spec)
-    inputs = dict(zip(keras.input_names, keras.model.inputs))
+    inputs = keras.graph_inputs
     targets = {n: tf.compat.v1.placeholder(spec.dtype, spec.arrays[n].shape, name=n)
                for n in (TARGET, SAMPLE_WEIGHT) if n in spec.arrays}
-    value = keras.objective(keras.model.output, targets)
+    value = keras.objective(keras.graph_output, targets)
     sources = {n: keras.variables.get(n, inputs.get(n)) for n in spec.wrt}
     derivatives = _derivatives(spec, tf, value, sources, _zero_filled(tf, K.gradients))
     feeds = [*inputs, *targets]
