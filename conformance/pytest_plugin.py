@@ -215,7 +215,8 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Any:
     selection = collector.config.stash.get(SELECTION, None)
     if selection is None or not isinstance(collector, pytest.Session) or not report.passed:
         return report
-    catalog = Catalog.from_parent(collector, name=COLLECTOR, nodeid=COLLECTOR)
+    catalog = Catalog.from_parent(collector, name=COLLECTOR, nodeid=COLLECTOR,
+                                  path=collector.config.rootpath / COLLECTOR)
     explicit = collector.config.args_source is pytest.Config.ArgsSource.ARGS
     report.result = [*report.result, catalog] if explicit else [catalog]
     return report
@@ -277,5 +278,5 @@ class CatalogCase(pytest.Item):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)
 
-    def reportinfo(self) -> tuple[Path, None, str]:
-        return self.path, None, f"{COLLECTOR}::{self.name}"
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{COLLECTOR}::{self.name}"
