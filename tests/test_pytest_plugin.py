@@ -6,27 +6,13 @@ Both uses: ``assert_gradients`` inside a user's test, and the catalog as a pytes
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from conftest import require_backend
 
 pytest_plugins = ["pytester"]
-
-#: A backend whose gradients are 1 % off: autograd's answer, scaled.
-WRONG_BACKEND = """
-from backends import Backend, FunctionBackend, load
-
-inner = load("autograd")
-
-def compute(spec, arrays):
-    out = inner.prepare(spec)(arrays)
-    return {k: v if k == "value" else v * 1.01 for k, v in out.items()}
-
-Wrong = FunctionBackend("wrong", compute)
-
-class Missing(Backend):
-    name = "missing"
-    requires = {"no_such_framework_xyz": "no-such-framework-xyz"}
-"""
 
 #: Two polynomial specs, float64 and float32: fast on every backend.
 POLYNOMIAL = ("--gradparity-spec", "polynomial-*")
@@ -40,10 +26,11 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 
 @pytest.fixture
-def catalog_dir(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A pytester directory holding the planted backends (importable: it is the cwd)."""
+def catalog_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester directory from which ``plugin_backends`` (in tests/) is importable."""
     require_backend("autograd")
-    pytester.makepyfile(wrong_backend=WRONG_BACKEND)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])))
     return pytester
 
 
@@ -74,7 +61,7 @@ def test_catalog_alone_without_paths_and_beside_given_paths(catalog_dir: pytest.
 
 
 def test_failure_shows_worst_element_and_tolerance(catalog_dir: pytest.Pytester) -> None:
-    result = run(catalog_dir, "--gradparity-backend", "wrong_backend:Wrong",
+    result = run(catalog_dir, "--gradparity-backend", "plugin_backends:Wrong",
                                    "--gradparity-spec", "polynomial-float64")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
@@ -86,7 +73,7 @@ def test_failure_shows_worst_element_and_tolerance(catalog_dir: pytest.Pytester)
 
 
 def test_not_installed_backend_is_skipped_with_reason(catalog_dir: pytest.Pytester) -> None:
-    result = run(catalog_dir, "-rs", "--gradparity-backend", "wrong_backend:Missing",
+    result = run(catalog_dir, "-rs", "--gradparity-backend", "plugin_backends:Missing",
                                    *POLYNOMIAL)
     result.assert_outcomes(skipped=2)
     result.stdout.fnmatch_lines(["SKIPPED * SKIPPED: not installed: no_such_framework_xyz*"])
@@ -98,7 +85,7 @@ def test_skip_and_xfail_files_and_a_typo_warns(catalog_dir: pytest.Pytester) -> 
         "polynomal-float64[autograd]\n")
     catalog_dir.path.joinpath("xfails.txt").write_text("polynomial-*[wrong]  # 1 % off\n")
     result = run(catalog_dir, 
-        "-rsx", "--gradparity-backend", "autograd", "--gradparity-backend", "wrong_backend:Wrong",
+        "-rsx", "--gradparity-backend", "autograd", "--gradparity-backend", "plugin_backends:Wrong",
         *POLYNOMIAL, "--gradparity-skips", "skips.txt", "--gradparity-xfails", "xfails.txt")
     result.assert_outcomes(passed=1, skipped=1, xfailed=2, warnings=1)
     result.stdout.fnmatch_lines([
@@ -146,7 +133,7 @@ def test_assert_gradients_in_a_users_test(catalog_dir: pytest.Pytester) -> None:
             assert_gradients(SPEC, "autograd")
 
         def test_missing_framework():
-            assert_gradients(SPEC, "wrong_backend:Missing")
+            assert_gradients(SPEC, "plugin_backends:Missing")
 
         def test_wrong():
             assert_gradients(SPEC, forgot_product_rule)

@@ -1,0 +1,36 @@
+"""Backends for the plug-in and report tests, importable as ``plugin_backends:ClassName``.
+
+Each is a real backend (autograd underneath) with one planted property: 1 % off (FAIL),
+a framework that is not installed (SKIPPED), only gradients (UNSUPPORTED for the rest).
+"""
+
+from __future__ import annotations
+
+from backends.autograd_backend import AutogradBackend
+from backends.base import Backend, Program
+from conformance.spec import Spec
+
+
+class Wrong(AutogradBackend):
+    """Autograd's derivatives, scaled by 1.01: a FAIL on every spec."""
+
+    name = "wrong"
+
+    def prepare(self, spec: Spec) -> Program:
+        program = super().prepare(spec)
+        return lambda arrays: {k: v if k == "value" else v * 1.01
+                               for k, v in program(arrays).items()}
+
+
+class Missing(Backend):
+    """Needs a framework no machine has: SKIPPED, never run."""
+
+    name = "missing"
+    requires = {"no_such_framework_xyz": "no-such-framework-xyz"}
+
+
+class GradOnly(AutogradBackend):
+    """Computes gradients only: UNSUPPORTED on every other kind."""
+
+    name = "grad-only"
+    kinds = frozenset({"grad"})
