@@ -1,9 +1,11 @@
-"""HIPS autograd adapter: ``value_and_grad``, ``jacobian``, ``make_jvp``, ``make_vjp`` and
-``hessian_vector_product`` (over the flattened ``wrt`` arrays, which it needs)."""
+"""HIPS autograd adapter: ``value_and_grad``, ``make_jvp``, ``make_vjp`` (also for Jacobians,
+row by row) and ``hessian_vector_product`` (over the flattened ``wrt`` arrays, which it needs)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from backends._functional import Derivatives, FunctionalBackend, Objective
 
@@ -22,18 +24,32 @@ class AutogradBackend(FunctionalBackend):
 
         return grad
 
+    def compile(self, compute: Any) -> Any:
+        # autograd's gradient of max (and so of softmax) divides by an integer tie count and
+        # comes back float64 for float32 inputs; return the dtype the program was given.
+        def in_input_dtype(wrt: dict, fixed: dict) -> Derivatives:
+            value, derivatives = compute(wrt, fixed)
+            dtype = np.result_type(*wrt.values())
+            return value, {n: np.asarray(d, dtype=dtype) for n, d in derivatives.items()}
+        return in_input_dtype
+
     def grad(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
         from autograd import value_and_grad
 
         return value_and_grad(f)(wrt, fixed)
 
     def jacobian(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
-        from autograd import jacobian
+        # autograd.jacobian pulls back float64 basis vectors, so a float32 spec would be
+        # differentiated in float64; pull back basis vectors of the output's own dtype.
+        from autograd import make_vjp
 
-        return f(wrt, fixed), {
-            name: jacobian(lambda w, name=name: f({**wrt, name: w}, fixed))(wrt[name])
-            for name in wrt
-        }
+        out = {}
+        for name in wrt:
+            pullback, value = make_vjp(lambda w, name=name: f({**wrt, name: w}, fixed))(wrt[name])
+            basis = np.eye(np.size(value), dtype=value.dtype).reshape(-1, *np.shape(value))
+            rows = np.stack([pullback(b) for b in basis])
+            out[name] = rows.reshape(np.shape(value) + np.shape(wrt[name]))
+        return f(wrt, fixed), out
 
     def jvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
         from autograd import make_jvp

@@ -166,10 +166,13 @@ def from_weights(spec: Spec, references: References, outputs: dict[str, dict[str
                                "ones supplied")
     if "perturbed" not in outputs:
         return None
-    moved_ref = _max_difference(spec, references["base"].expected,
-                                references["perturbed"].expected)
-    if references["base"].mode != "full" or moved_ref < 100 * _rtol(spec):
-        return None
+    before, after = references["base"], references["perturbed"]
+    moved_ref = _max_difference(spec, before.expected, after.expected)
+    noise = max(_scale(before.uncertainty[n]) + _scale(after.uncertainty[n]) for n in spec.wrt)
+    moved_abs = max(_scale(before.expected[n] - after.expected[n]) for n in spec.wrt)
+    if before.mode != "full" or moved_ref < 100 * _rtol(spec) \
+            or moved_abs < 100 * (noise + TOLERANCES[spec.dtype]["atol"]):
+        return None  # the reference itself did not clearly move: nothing to learn
     moved = _max_difference(spec, outputs["base"], outputs["perturbed"])
     if moved < 0.01 * moved_ref:
         return Finding("stale-session", f"perturbing the weights moved the reference by "

@@ -121,7 +121,7 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
                           f"{worst.worst.allowed:.3g})")
     finding = (findings.from_hooks(outcome.hooks)
                or findings.from_repeat(spec, outputs)
-               or findings.disconnected(spec, references, base)
+               or (failed and findings.disconnected(spec, references, base))
                or findings.from_weights(spec, references, outputs, outcome.hooks,
                                         [c.arrays for c in references.calls]))
     if finding is None and failed:

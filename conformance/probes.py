@@ -54,6 +54,25 @@ def plan_calls(spec: Spec) -> list[Call]:
     return calls
 
 
+def random_draws(spec: Spec, count: int, seed: int = 0) -> list[Spec]:
+    """``count`` variants of the spec with its inputs and weights redrawn near the originals.
+
+    Targets keep their values (a one-hot stays one-hot). Each array moves by about half its
+    spread, so the draws explore the function, not just the catalog's one point.
+    """
+    rng = np.random.default_rng(seed)
+    moving = [n for n in spec.arrays if spec.roles[n] != "target"]
+    variants = []
+    while len(variants) < count:
+        moved = {n: spec.arrays[n] + 0.5 * (float(np.std(spec.arrays[n])) or 1.0)
+                 * rng.standard_normal(spec.arrays[n].shape) for n in moving}
+        try:
+            variants.append(spec.with_arrays(**moved))
+        except SpecError:
+            continue  # a draw where fn is not finite: draw again
+    return variants
+
+
 class References:
     """Reference derivatives for a spec's planned calls, computed once and shared by backends."""
 

@@ -1,0 +1,104 @@
+"""No false alarms: correct adapters get no diagnosis on the catalog and on random draws.
+
+Every catalog case is run on every installed built-in adapter at its own arrays and at
+DRAWS random draws of its inputs and weights (one prepared program per case and backend,
+called for every draw and its probes). Random specs from hypothesis (random MLP shapes,
+activations and derivative kinds) count toward it too.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from conftest import require_backend
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backends import load
+from conformance.catalog import catalog
+from conformance.harness import Outcome, execute, judge
+from conformance.model import Dense, ModelSpec
+from conformance.probes import References, plan_calls, random_draws
+from conformance.results import Status
+from conformance.spec import KINDS, Spec
+
+DRAWS = 20
+BACKENDS = ["jax", "autograd", "tf-eager", "tf-graph"]
+CATALOG = catalog()
+
+
+@functools.cache
+def backend(name: str):
+    return load(name)
+
+
+def judge_draws(spec: Spec, backend_name: str, draws: list[Spec]) -> list:
+    """Prepare once, call for every draw's planned calls, judge each draw on its own."""
+    plans = [plan_calls(d) for d in draws]
+    arrays = [d.cast(c.arrays) for d, plan in zip(draws, plans) for c in plan]
+    outcome = execute(backend(backend_name), spec, arrays)
+    assert outcome.status is None, f"{spec.name} on {backend_name}: {outcome.message}"
+    results, start = [], 0
+    for draw, plan in zip(draws, plans):
+        stop = start + len(plan)
+        chunk = Outcome(None, outputs=outcome.outputs[start:stop],
+                        hooks={k: v[start:stop] for k, v in outcome.hooks.items()})
+        results.append(judge(draw, References(draw, plan), backend_name, chunk))
+        start = stop
+    return results
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+@pytest.mark.parametrize("spec", CATALOG, ids=[s.name for s in CATALOG])
+def test_catalog_case_and_random_draws_get_no_diagnosis(spec: Spec, backend_name: str) -> None:
+    require_backend(backend_name)
+    if backend(backend_name).unsupported_reason(spec):
+        pytest.skip(backend(backend_name).unsupported_reason(spec))
+    draws = [spec, *random_draws(spec, DRAWS, seed=hash(spec.name) % 2**32)]
+    results = judge_draws(spec, backend_name, draws)
+    assert len(results) == DRAWS + 1
+    alarms = [(i, r.status.value, r.diagnoses, r.message) for i, r in enumerate(results)
+              if r.diagnoses or r.status is not Status.PASS]
+    assert not alarms, f"{spec.name} on {backend_name}: {len(alarms)} of {len(results)} " \
+                       f"draws flagged, first: {alarms[0]}"
+
+
+@st.composite
+def random_mlp_specs(draw) -> Spec:
+    """A random smooth MLP model spec with a random derivative kind and dtype."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n_in, hidden, n_out, batch = (draw(st.integers(1, 5)) for _ in range(4))
+    activation = draw(st.sampled_from(["tanh", "sigmoid", "linear", "softmax"]))
+    kind = draw(st.sampled_from(KINDS))
+    scalar = kind in ("grad", "hvp")
+    layers = [Dense(hidden, activation), Dense(n_out, draw(st.sampled_from(["linear", "tanh"])))]
+    weights = [rng.normal(size=(n_in, hidden)), rng.normal(size=hidden) * 0.1,
+               rng.normal(size=(hidden, n_out)) / np.sqrt(hidden), rng.normal(size=n_out) * 0.1]
+    model = ModelSpec(layers, input_dim=n_in, weights=weights,
+                      objective="sum" if scalar else "output")
+    wrt = draw(st.sampled_from([("x",), (model.weight_names[0],),
+                                ("x", model.weight_names[2])]))
+    inputs = {"x": rng.normal(size=(batch, n_in))}
+    probe = model.spec("probe", inputs, wrt, kind="jacobian")
+    out_shape = np.shape(probe.evaluate(np, probe.arrays))
+    extra = {}
+    if kind in ("jvp", "hvp"):
+        extra["tangents"] = {n: rng.normal(size=probe.arrays[n].shape) for n in wrt}
+    if kind == "vjp":
+        extra["cotangent"] = rng.normal(size=out_shape)
+    return model.spec(f"random-{kind}", inputs, wrt, kind=kind,
+                      dtype=draw(st.sampled_from(["float64", "float32"])), **extra)
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=random_mlp_specs())
+def test_random_specs_get_no_diagnosis(backend_name: str, spec: Spec) -> None:
+    require_backend(backend_name)
+    if backend(backend_name).unsupported_reason(spec):
+        return
+    (result,) = judge_draws(spec, backend_name, [spec])
+    assert (result.status, result.diagnoses) == (Status.PASS, []), (
+        f"{spec.kind} {spec.dtype} wrt {spec.wrt} on {backend_name}: {result.message}")
