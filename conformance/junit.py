@@ -42,7 +42,8 @@ def _testcase(suite: ET.Element, result: Result) -> None:
                          name=result.spec, time=f"{result.seconds:.3f}")
     _properties(case, {"status": result.status.value, "kind": result.kind,
                        "dtype": result.dtype, "diagnoses": ",".join(result.diagnoses),
-                       "max_rel_error": result.max_rel_error, "max_abs_error": result.max_abs_error})
+                       "max_rel_error": result.max_rel_error,
+                       "max_abs_error": result.max_abs_error})
     element = ELEMENTS.get(result.status)
     if element is not None:
         child = ET.SubElement(case, element, type=result.status.value,

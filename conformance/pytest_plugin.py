@@ -24,9 +24,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from backends.base import Arrays, Backend
     from conformance.results import Result
     from conformance.spec import Spec
+
+    #: What ``assert_gradients`` checks: a backend, a backend name, or a compute function.
+    BackendLike: TypeAlias = Backend | str | Callable[[Spec, Arrays], dict[str, Any]]
 
 #: The node id of the collector holding the catalog items (``gradparity::spec[backend]``).
 COLLECTOR = "gradparity"
@@ -40,7 +45,7 @@ class UnmatchedIdWarning(pytest.PytestWarning):
     """A skip or expected-failure file entry that matches no collected catalog test."""
 
 
-def _as_backend(backend: Backend | str | Callable[[Spec, Arrays], dict[str, Any]]) -> Backend:
+def _as_backend(backend: BackendLike) -> Backend:
     from backends import Backend, FunctionBackend, load
 
     if isinstance(backend, Backend):
@@ -64,8 +69,7 @@ def verdict(result: Result) -> Result:
     return result
 
 
-def assert_gradients(spec: Spec,
-                     backend: Backend | str | Callable[[Spec, Arrays], dict[str, Any]]) -> Result:
+def assert_gradients(spec: Spec, backend: BackendLike) -> Result:
     """Check ``backend``'s derivative of ``spec`` against the float64 reference.
 
     ``backend`` is a :class:`backends.Backend`, a backend name (``"jax"``,

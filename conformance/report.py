@@ -93,9 +93,9 @@ def table(report: Report) -> str:
     header = ["spec", *backends]
     rows = [[spec, *(cell(r) if r else "" for r in results)] for spec, results in specs]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)),
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
              "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     below = notes(report)
     if below:
         lines.append("")

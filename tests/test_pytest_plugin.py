@@ -84,9 +84,9 @@ def test_skip_and_xfail_files_and_a_typo_warns(catalog_dir: pytest.Pytester) -> 
         "# known slow\npolynomial-float32[autograd]  # not needed here\n"
         "polynomal-float64[autograd]\n")
     catalog_dir.path.joinpath("xfails.txt").write_text("polynomial-*[wrong]  # 1 % off\n")
-    result = run(catalog_dir, 
-        "-rsx", "--gradparity-backend", "autograd", "--gradparity-backend", "plugin_backends:Wrong",
-        *POLYNOMIAL, "--gradparity-skips", "skips.txt", "--gradparity-xfails", "xfails.txt")
+    result = run(catalog_dir, "-rsx", "--gradparity-backend", "autograd",
+                 "--gradparity-backend", "plugin_backends:Wrong", *POLYNOMIAL,
+                 "--gradparity-skips", "skips.txt", "--gradparity-xfails", "xfails.txt")
     result.assert_outcomes(passed=1, skipped=1, xfailed=2, warnings=1)
     result.stdout.fnmatch_lines([
         "*UnmatchedIdWarning: 1 entries of --gradparity-skips skips.txt match no collected "

@@ -158,7 +158,8 @@ def test_html_page_in_headless_chromium_shows_every_status(tmp_path) -> None:
         capture_output=True, text=True, timeout=120)
     assert shot.is_file(), f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr}"
     with image.open(shot) as png:
-        pixels = {"#%02x%02x%02x" % rgb: n for n, rgb in png.convert("RGB").getcolors(1 << 24)}
+        pixels = {"#{:02x}{:02x}{:02x}".format(*rgb): n
+                  for n, rgb in png.convert("RGB").getcolors(1 << 24)}
     for status, (background, _) in COLOURS.items():  # the cell, its legend chip, its count
         assert pixels.get(background, 0) >= 200, (
             f"{status.value}'s colour {background} covers {pixels.get(background, 0)} pixels "
