@@ -122,6 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from conformance.harness import in_process, run
     from conformance.html_report import write_html
     from conformance.junit import write_junit
+    from conformance.repro import attach_reproductions
     from conformance.workers import WorkerOptions, in_workers
 
     writers = {"--json": (args.json, reporting.write_json),
@@ -130,7 +131,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if path is not None and (problem := _check_writable(option, path)):
             return _fail(problem)
     try:
-        backends = [load(name) for name in (args.backend or known())]
+        loaders = list(args.backend or known())
+        backends = [load(name) for name in loaders]
         specs = select(catalog(), args.spec)
     except (BackendNotFound, NoSpecMatched) as exc:
         return _fail(str(exc))
@@ -146,6 +148,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             result = run(specs, backends, on_result=advance, executor=executor)
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if args.json is not None:
+        attach_reproductions(result, specs, args.json.with_name(f"{args.json.stem}-cases"),
+                             {b.name: ref for b, ref in zip(backends, loaders)})
     reporting.show(result, console)
     for option, (path, write) in writers.items():
         if path is not None:

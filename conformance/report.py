@@ -81,7 +81,9 @@ def grid(report: Report) -> tuple[list[str], list[tuple[str, list[Result | None]
 
 def notes(report: Report) -> list[tuple[Status, str]]:
     """The lines under the table: why each case did not pass, and each skipped backend once."""
-    lines = [(r.status, f"{r.status.value} {r.spec} on {r.backend}: {r.message}")
+    lines = [(r.status, f"{r.status.value} {r.spec} on {r.backend}: {r.message}"
+                        + (f"\n  reproduce: python - <<'EOF'\n{r.reproduce}\nEOF" if r.reproduce
+                           else ""))
              for r in report.results if r.status not in (Status.PASS, Status.SKIPPED) and r.message]
     skipped = {r.backend: r.message for r in report.results if r.status is Status.SKIPPED}
     return lines + [(Status.SKIPPED, f"SKIPPED {b}: {why}") for b, why in skipped.items()]
@@ -201,6 +203,8 @@ def explain(result: Result) -> str:
     if result.pairwise:
         lines.append("  relative difference from other backends: " + ", ".join(
             f"{b} {d:.1e}" for b, d in result.pairwise.items()))
+    if result.reproduce:
+        lines.append("  reproduce:\n" + "\n".join(f"    {x}" for x in result.reproduce.splitlines()))
     return "\n".join(lines)
 
 

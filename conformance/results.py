@@ -55,6 +55,7 @@ class Result:
     pairwise: dict[str, float] = field(default_factory=dict)
     message: str = ""
     seconds: float = 0.0
+    reproduce: str = ""  # a copy-paste snippet for cases that did not pass (see repro.py)
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON-ready data; NaN and infinities become "nan", "inf", "-inf"

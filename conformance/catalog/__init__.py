@@ -16,6 +16,14 @@ def catalog() -> list[Spec]:
     return starter_specs() + seed_specs()
 
 
+def find(name: str) -> Spec:
+    """The catalog spec called ``name``."""
+    for spec in catalog():
+        if spec.name == name:
+            return spec
+    raise NoSpecMatched(f"no spec named {name!r}; run 'gradparity specs' to list them")
+
+
 class NoSpecMatched(LookupError):
     """A ``--spec`` pattern that matches no spec in the catalog."""
 

@@ -1,0 +1,40 @@
+"""A failing case can be reproduced in one step from what the run leaves beside its report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import require_backend
+
+WRONG = ("from backends import FunctionBackend, load\n"
+         "inner = load('autograd')\n"
+         "def compute(spec, arrays):\n"
+         "    out = inner.prepare(spec)(arrays)\n"
+         "    return {k: v if k == 'value' else v * 1.01 for k, v in out.items()}\n"
+         "Wrong = FunctionBackend('wrong', compute)\n")
+
+
+def test_fail_saves_arrays_and_a_snippet_that_reproduces_it(tmp_path) -> None:
+    require_backend("autograd")
+    (tmp_path / "wrong_backend.py").write_text(WRONG)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    report = tmp_path / "out" / "report.json"
+    report.parent.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--in-process",
+                           "-b", "wrong_backend:Wrong", "-s", "polynomial-float64",
+                           "--json", str(report)], capture_output=True, text=True,
+                          cwd=tmp_path, env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (row,) = json.loads(report.read_text())["results"]
+    assert row["status"] == "FAIL" and row["worst"]["key"] == "x"
+    saved = tmp_path / "out" / "report-cases" / "polynomial-float64--wrong.npz"
+    assert saved.exists(), sorted(p.name for p in (tmp_path / "out").rglob("*"))
+    assert "reproduce" in proc.stdout and str(saved) in row["reproduce"]
+    rerun = subprocess.run([sys.executable, "-c", row["reproduce"]], capture_output=True,
+                           text=True, cwd=tmp_path, env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    worst = row["worst"]
+    assert f"reference {worst['reference']:.6g}" in rerun.stdout  # the same verdict again
