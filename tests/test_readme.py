@@ -1,0 +1,33 @@
+"""README's examples run and print what README says they print."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import require_backend
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def example(marker: str) -> str:
+    """The python code block right after ``<!-- readme-example: marker -->``."""
+    text = README.read_text()
+    found = re.search(rf"<!-- readme-example: {marker} -->\s*```python\n(.*?)```", text, re.S)
+    assert found, f"README has no example marked {marker!r}"
+    return found.group(1)
+
+
+def test_own_code_example_reports_the_stale_session() -> None:
+    require_backend("tf-graph")
+    code = example("own-code")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=README.parent)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "FAIL ['stale-session']"
+    fixed = code.replace("grad = sess.run(", "grad = K.get_session().run(")
+    proc = subprocess.run([sys.executable, "-c", fixed], capture_output=True, text=True,
+                          cwd=README.parent)
+    assert proc.stdout.strip().splitlines()[-1] == "PASS []", proc.stderr[-2000:]
