@@ -283,4 +283,5 @@ class CatalogCase(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"{COLLECTOR}::{self.name}"
+        # Not the node id's tail: pytest would print a dotted spec name as Class::method.
+        return self.path, 0, f"{self.spec.name} on {self.backend.name}"
