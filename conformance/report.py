@@ -174,8 +174,9 @@ def progress(console: Console, total: int) -> Iterator[Callable[[Result], None]]
     """A progress bar over ``total`` cases, gone when done; the yielded callback advances it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
         task = bar.add_task("gradparity run", total=total)
         yield lambda result: bar.update(task, advance=1,
                                         description=f"{result.spec} on {result.backend}")
@@ -197,9 +198,11 @@ def explain(result: Result) -> str:
         lines.append(f"  worst element: {w.key}{w.index} = {w.value:.8g}, reference "
                      f"{w.reference:.8g} (|error| {w.abs_error:.3g} > allowed {w.allowed:.3g})")
     if result.tolerance is not None:
-        lines.append(f"  tolerance ({result.dtype}): rtol {result.tolerance['rtol']:g}, atol "
-                     f"{result.tolerance['atol']:g}; max relative error "
-                     f"{result.max_rel_error:.2e}, max absolute error {result.max_abs_error:.2e}")
+        measured = ("" if result.max_rel_error is None else
+                    f"; max relative error {result.max_rel_error:.2e}, "
+                    f"max absolute error {result.max_abs_error:.2e}")
+        lines.append(f"  tolerance ({result.dtype}): rtol {result.tolerance['rtol']:g}, "
+                     f"atol {result.tolerance['atol']:g}{measured}")
     if result.pairwise:
         lines.append("  relative difference from other backends: " + ", ".join(
             f"{b} {d:.1e}" for b, d in result.pairwise.items()))
