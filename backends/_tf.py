@@ -41,7 +41,7 @@ NUMERICS: dict[str, str] = {
 
 
 class Keras3Error(RuntimeError):
-    """TensorFlow was imported with Keras 3 as ``tf.keras`` before the TF adapters could pick tf-keras."""
+    """TensorFlow was imported with Keras 3 as ``tf.keras`` before tf-keras could be selected."""
 
 
 @functools.cache
@@ -229,7 +229,7 @@ def _head_model_class(keras: Any) -> type:
             self.hidden, self.head, self.names = hidden, head, names
 
         def call(self, inputs: list, training: Any = None) -> Any:
-            arrays = dict(zip(self.names, inputs))
+            arrays = dict(zip(self.names, inputs, strict=True))
             output = self.hidden(arrays[BODY_INPUT], training=training)
             for op, operand in self.head:
                 other = arrays[operand] if isinstance(operand, str) else operand

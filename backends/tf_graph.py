@@ -66,7 +66,8 @@ class _GraphProgram:
     def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
         with self.graph.as_default(), self.session.as_default():
             value, *derivatives = self.fetch(arrays)
-        return {"value": np.asarray(value), **dict(zip(self.spec.wrt, map(np.asarray, derivatives)))}
+        named = zip(self.spec.wrt, map(np.asarray, derivatives), strict=True)
+        return {"value": np.asarray(value), **dict(named)}
 
     def graph_op_count(self) -> int:
         """Number of ops in the spec's graph."""
@@ -83,7 +84,8 @@ class _ModelGraphProgram(_GraphProgram):
 
     def weights_in_use(self) -> dict[str, np.ndarray]:
         """The model's weights as the session holds them now."""
-        return dict(zip(self.variables, self.session.run(list(self.variables.values()))))
+        values = self.session.run(list(self.variables.values()))
+        return dict(zip(self.variables, values, strict=True))
 
 
 def _build_function(spec: Spec, tf: Any, graph: Any, session: Any) -> _GraphProgram:
@@ -128,7 +130,8 @@ def _build_model(spec: Spec, tf: Any, graph: Any, session: Any) -> _GraphProgram
 def _zero_filled(tf: Any, gradients: Callable) -> Gradients:
     """``gradients(y, xs)`` with zeros where a source does not reach ``y``."""
     def filled(y: Any, xs: list) -> list:
-        return [tf.zeros_like(x) if g is None else g for g, x in zip(gradients(y, xs), xs)]
+        found = gradients(y, xs)
+        return [tf.zeros_like(x) if g is None else g for g, x in zip(found, xs, strict=True)]
     return filled
 
 
@@ -160,8 +163,9 @@ def _derivatives(spec: Spec, tf: Any, value: Any, sources: Mapping[str, Any],
     tangents = [tf.constant(t) for t in spec.cast({n: spec.tangents[n] for n in sources}).values()]
     if spec.kind == "hvp":
         first = gradients(value, xs)
-        return gradients(tf.add_n([tf.reduce_sum(g * t) for g, t in zip(first, tangents)]), xs)
+        along = tf.add_n([tf.reduce_sum(g * t) for g, t in zip(first, tangents, strict=True)])
+        return gradients(along, xs)
     # jvp: J t = d/du <J^T u, t>, for each source on its own
     u = tf.compat.v1.placeholder_with_default(tf.zeros(value.shape, value.dtype), value.shape)
     pulled = gradients(tf.reduce_sum(value * u), xs)
-    return [gradients(tf.reduce_sum(p * t), [u])[0] for p, t in zip(pulled, tangents)]
+    return [gradients(tf.reduce_sum(p * t), [u])[0] for p, t in zip(pulled, tangents, strict=True)]

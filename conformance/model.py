@@ -158,8 +158,8 @@ class ModelSpec:
         if self.objective not in OBJECTIVES:
             raise SpecError("objective", f"unknown objective {self.objective!r}",
                             f"use one of {', '.join(OBJECTIVES)}")
-        if self.training and any(l.class_name == "Dropout" and l.config["rate"] > 0
-                                 for l in self.layers):
+        if self.training and any(layer.class_name == "Dropout" and layer.config["rate"] > 0
+                                 for layer in self.layers):
             raise SpecError("training", "Dropout with rate > 0 is random in training mode",
                             "use training=False (inference), or a Dropout rate of 0")
         set_(self, "head", tuple(self._checked_head()))
@@ -245,7 +245,7 @@ class ModelSpec:
 
     @classmethod
     def from_keras(cls, model: Any, objective: str = "output", training: bool = False) -> ModelSpec:
-        """A user's tf_keras ``Sequential`` model, read through ``get_config()`` and ``get_weights()``.
+        """A user's tf_keras ``Sequential`` model, read via ``get_config()`` and ``get_weights()``.
 
         Reads the layer configs and the current weights only, so no framework is imported.
         """
@@ -296,7 +296,7 @@ class ModelSpec:
             if len(given) != len(shapes):
                 raise SpecError("weights", f"{len(given)} arrays for {len(shapes)} weights",
                                 f"give them in Keras order: {', '.join(shapes)}")
-            given = dict(zip(shapes, given))
+            given = dict(zip(shapes, given, strict=True))
         if set(given) != set(shapes):
             raise SpecError("weights", f"names {sorted(given)} != expected {list(shapes)}",
                             "name weights <layer name>_kernel / <layer name>_bias")
@@ -324,7 +324,8 @@ class ModelSpec:
                             "give the targets y")
         extra = set(targets) - allowed
         if extra:
-            raise SpecError("targets", f"unexpected {sorted(extra)} for objective {self.objective!r}",
+            raise SpecError("targets",
+                            f"unexpected {sorted(extra)} for objective {self.objective!r}",
                             "give y and sample_weight, and only for a loss objective")
         if SAMPLE_WEIGHT in targets and np.shape(targets[SAMPLE_WEIGHT]) != x_shape[:1]:
             raise SpecError("targets['sample_weight']",
@@ -360,7 +361,7 @@ def _auto_named(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
         k = counts[base] = counts.get(base, -1) + 1
         name = layer.config.get("name") or f"{base}_{k}"
         named.append(Layer(layer.class_name, {**layer.config, "name": _identifier(name)}))
-    names = [l.name for l in named]
+    names = [layer.name for layer in named]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SpecError("layers", f"layer names {', '.join(dupes)} repeat", "name layers uniquely")
@@ -369,6 +370,7 @@ def _auto_named(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
 
 def _identifier(name: Any) -> str:
     if not isinstance(name, str) or not name:
-        raise SpecError("layers", f"layer name {name!r} is not a string", "name layers with strings")
+        raise SpecError("layers", f"layer name {name!r} is not a string",
+                        "name layers with strings")
     ident = re.sub(r"\W", "_", name)
     return ident if ident.isidentifier() else f"layer_{ident}"

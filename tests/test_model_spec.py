@@ -34,7 +34,8 @@ def test_weight_names_are_identifiers_in_keras_order() -> None:
                                   "dense_1_bias")
     assert [layer.name for layer in model.layers] == ["dense_0", "dropout_0", "activation_0",
                                                       "dense_1"]
-    assert weight_shapes(LAYERS, 4) == {n: w.shape for n, w in zip(model.weight_names, WEIGHTS)}
+    assert weight_shapes(LAYERS, 4) == {
+        n: w.shape for n, w in zip(model.weight_names, WEIGHTS, strict=True)}
 
 
 def test_output_and_losses_match_hand_written_numpy() -> None:
@@ -104,7 +105,7 @@ def test_functional_backends_run_compiled_model_specs(backend_name: str) -> None
 
 @pytest.fixture(scope="module")
 def tf():
-    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("tf_keras") is None:
+    if not all(importlib.util.find_spec(m) for m in ("tensorflow", "tf_keras")):
         pytest.skip("from_keras round trips need tensorflow and tf-keras "
                     "(pip install 'gradparity[tf]')")
     from backends import _tf
@@ -120,7 +121,7 @@ def test_from_keras_round_trips_a_real_sequential_model(tf) -> None:
         keras.layers.Dense(3, activation="softmax", name="probabilities")])
     model.set_weights([w.astype(np.float32) for w in WEIGHTS])
     spec_model = ModelSpec.from_keras(model)
-    assert [(l.class_name, l.config) for l in spec_model.layers] == [
+    assert [(layer.class_name, layer.config) for layer in spec_model.layers] == [
         ("Dense", {"name": model.layers[0].name, "units": 5, "activation": "tanh",
                    "use_bias": True}),
         ("Dropout", {"name": model.layers[1].name, "rate": 0.5}),
@@ -128,7 +129,7 @@ def test_from_keras_round_trips_a_real_sequential_model(tf) -> None:
         ("Dense", {"name": "probabilities", "units": 3, "activation": "softmax",
                    "use_bias": True})]
     assert spec_model.weight_names[-2:] == ("probabilities_kernel", "probabilities_bias")
-    for ours, theirs in zip(spec_model.weights.values(), model.get_weights()):
+    for ours, theirs in zip(spec_model.weights.values(), model.get_weights(), strict=True):
         assert np.array_equal(ours, theirs)
     spec = spec_model.spec("from-keras", {"x": X}, "x", kind="jacobian", dtype="float32")
     keras_output = model(X.astype(np.float32), training=False).numpy()

@@ -44,11 +44,12 @@ def test_seed002_hand_written_inner_gradient_matches_numeric_inner_gradient() ->
     params = [arrays[n] for n in train_model.weight_names]
 
     def train_loss(p, x):
-        return train_model.apply(np, x=x, y=arrays["y_train"], **dict(zip(train_model.weight_names, p)))
+        weights = dict(zip(train_model.weight_names, p, strict=True))
+        return train_model.apply(np, x=x, y=arrays["y_train"], **weights)
 
     by_hand = train_gradient_by_hand(train_model, params, arrays["x_train"], arrays["y_train"])
     numeric = numeric_grad(train_loss)(params, arrays["x_train"])
-    for ours, theirs in zip(by_hand, numeric):
+    for ours, theirs in zip(by_hand, numeric, strict=True):
         assert np.allclose(ours, theirs, rtol=1e-7, atol=1e-10)
     for shift in (0.0, 0.3):
         moved = {**arrays, "x_train": arrays["x_train"] + shift}

@@ -102,10 +102,10 @@ def hypergradient(xp: Any, grad: Any, *, train_model: ModelSpec, val_model: Mode
     names = train_model.weight_names
 
     def train_loss(params: list, x: Any) -> Any:
-        return train_model.apply(xp, x=x, y=y_train, **dict(zip(names, params)))
+        return train_model.apply(xp, x=x, y=y_train, **dict(zip(names, params, strict=True)))
 
     step = grad(train_loss)([weights[n] for n in names], x_train)
-    stepped = {n: weights[n] - SGD_LEARNING_RATE * g for n, g in zip(names, step)}
+    stepped = {n: weights[n] - SGD_LEARNING_RATE * g for n, g in zip(names, step, strict=True)}
     return val_model.apply(xp, x=x_val, y=y_val, **stepped)
 
 
@@ -116,7 +116,7 @@ def hypergradient_by_hand(xp: Any, *, train_model: ModelSpec, val_model: ModelSp
     step = train_gradient_by_hand(train_model, [weights[n] for n in train_model.weight_names],
                                   x_train, y_train)
     stepped = {n: weights[n] - SGD_LEARNING_RATE * g
-               for n, g in zip(train_model.weight_names, step)}
+               for n, g in zip(train_model.weight_names, step, strict=True)}
     return val_model.apply(xp, x=x_val, y=y_val, **stepped)
 
 
@@ -128,7 +128,7 @@ def train_gradient_by_hand(model: ModelSpec, params: Sequence[np.ndarray], x: np
     """
     kernels, biases = params[0::2], params[1::2]
     activations, pre = [x], []
-    for i, (kernel, bias) in enumerate(zip(kernels, biases)):
+    for i, (kernel, bias) in enumerate(zip(kernels, biases, strict=True)):
         pre.append(activations[-1] @ kernel + bias)
         if i < len(kernels) - 1:
             activations.append(np.maximum(pre[-1], 0))
