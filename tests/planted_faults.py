@@ -135,8 +135,9 @@ def _replace(key: str | None, make: Any) -> Any:
 
 
 def _jax_array(array: np.ndarray) -> Any:
-    import jax.numpy
+    import jax
 
+    jax.config.update("jax_enable_x64", True)  # process-global: the same in every worker
     return jax.numpy.asarray(array)
 
 
