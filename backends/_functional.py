@@ -50,22 +50,26 @@ class FunctionalBackend(Backend):
     def hvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
         raise NotImplementedError
 
-    def prepare(self, spec: Spec) -> Program:
+    def objective(self, spec: Spec) -> Objective:
+        """``fn`` as ``f(wrt, fixed)`` on the framework's namespace (and its inner ``grad``)."""
         xp = self.namespace()
         inner = self.inner_grad() if spec.uses_grad else None
+        return lambda wrt, fixed: spec.evaluate(xp, {**fixed, **wrt}, grad=inner)
 
-        def f(wrt: dict, fixed: dict) -> Any:
-            return spec.evaluate(xp, {**fixed, **wrt}, grad=inner)
-
+    def derivative(self, spec: Spec) -> Callable[[Objective, dict, dict], Derivatives]:
+        """The method for the spec's kind, with its tangents or cotangent bound."""
+        method = getattr(self, spec.kind)
         if spec.kind in ("jvp", "hvp"):
             tangents = spec.cast(spec.tangents)
-            compute = self.compile(lambda wrt, fixed: getattr(self, spec.kind)(f, wrt, fixed,
-                                                                                 tangents))
-        elif spec.kind == "vjp":
+            return lambda f, wrt, fixed: method(f, wrt, fixed, tangents)
+        if spec.kind == "vjp":
             cotangent = spec.cast({"c": spec.cotangent})["c"]
-            compute = self.compile(lambda wrt, fixed: self.vjp(f, wrt, fixed, cotangent))
-        else:
-            compute = self.compile(lambda wrt, fixed: getattr(self, spec.kind)(f, wrt, fixed))
+            return lambda f, wrt, fixed: method(f, wrt, fixed, cotangent)
+        return method
+
+    def prepare(self, spec: Spec) -> Program:
+        f, derivative = self.objective(spec), self.derivative(spec)
+        compute = self.compile(lambda wrt, fixed: derivative(f, wrt, fixed))
 
         def program(arrays: Arrays) -> dict[str, np.ndarray]:
             value, derivatives = compute(*split(spec, arrays))

@@ -101,14 +101,12 @@ class TFEagerBackend(FunctionalBackend):
 
     def prepare(self, spec: Spec) -> Program:
         tf = _tf.tensorflow()
-        derivative = self._derivative(spec)
+        derivative = self.derivative(spec)
         if spec.model is None:
-            xp = self.namespace()
-            inner = self.inner_grad() if spec.uses_grad else None
+            f = self.objective(spec)
 
             def compute(wrt: dict, fixed: dict) -> Derivatives:
-                return derivative(lambda w, c: spec.evaluate(xp, {**c, **w}, grad=inner),
-                                  wrt, fixed)
+                return derivative(f, wrt, fixed)
         else:
             keras = _tf.build_keras_model(spec)
             training = spec.model.training
@@ -125,17 +123,6 @@ class TFEagerBackend(FunctionalBackend):
                 return derivative(objective, sources, fixed)
 
         return _TracedProgram(spec, self.compile(compute), tf)
-
-    def _derivative(self, spec: Spec) -> Callable[[Objective, dict, dict], Derivatives]:
-        """The kind's method with the spec's tangents or cotangent bound."""
-        method = getattr(self, spec.kind)
-        if spec.kind in ("jvp", "hvp"):
-            tangents = spec.cast(spec.tangents)
-            return lambda f, wrt, fixed: method(f, wrt, fixed, tangents)
-        if spec.kind == "vjp":
-            cotangent = spec.cast({"c": spec.cotangent})["c"]
-            return lambda f, wrt, fixed: method(f, wrt, fixed, cotangent)
-        return method
 
 
 class _TracedProgram:

@@ -170,7 +170,7 @@ def from_weights(spec: Spec, references: References, outputs: dict[str, dict[str
     moved_ref = _max_difference(spec, before.expected, after.expected)
     noise = max(_scale(before.uncertainty[n]) + _scale(after.uncertainty[n]) for n in spec.wrt)
     moved_abs = max(_scale(before.expected[n] - after.expected[n]) for n in spec.wrt)
-    if before.mode != "full" or moved_ref < 100 * _rtol(spec) \
+    if moved_ref < 100 * _rtol(spec) \
             or moved_abs < 100 * (noise + TOLERANCES[spec.dtype]["atol"]):
         return None  # the reference itself did not clearly move: nothing to learn
     moved = _max_difference(spec, outputs["base"], outputs["perturbed"])

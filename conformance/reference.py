@@ -31,7 +31,7 @@ CONSISTENT = 1e-9
 #: Richardson levels: steps h, h/2, h/4, h/8 (2 evaluations each for a first derivative).
 LEVELS = 4
 #: At or below this many scalars in ``wrt``, the reference computes full derivatives.
-FULL_LIMIT = 1024
+FULL_LIMIT = 512
 #: Random directions per ``wrt`` array in directional mode.
 DIRECTIONS = 3
 

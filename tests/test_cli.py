@@ -22,7 +22,7 @@ def test_run_writes_table_and_json(tmp_path) -> None:
                       "--json", str(report_path))
     assert proc.returncode == 0, proc.stderr
     assert "polynomial-float64" in proc.stdout and "PASS" in proc.stdout
-    assert "autograd" in proc.stdout.splitlines()[0]  # the header names the version
+    assert "autograd: autograd 1." in proc.stdout.split("\n\n")[0]  # the header: versions
     data = json.loads(report_path.read_text())
     assert data["schema_version"] == 1 and data["complete"] is True
     rows = data["results"]

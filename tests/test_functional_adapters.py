@@ -47,7 +47,8 @@ def _wrapping(name: str, inner: str, alter) -> FunctionBackend:
 @pytest.mark.parametrize(("mistake", "alter"), [
     ("scaled-1.01", lambda g: g * 1.01),
     ("transposed", lambda g: np.ascontiguousarray(np.swapaxes(g, 0, -1)) if g.ndim == 2 else g),
-    ("one-element-off", lambda g: g + (np.arange(g.size).reshape(g.shape) == 0) * 1e-2),
+    ("one-element-off",
+     lambda g: g + ((np.arange(g.size).reshape(g.shape) == 0) * 1e-2).astype(g.dtype)),
 ])
 def test_a_wrong_adapter_fails(mistake: str, alter) -> None:
     require_backend("autograd")
