@@ -12,6 +12,7 @@ from backends._functional import Derivatives, FunctionalBackend, Objective
 
 class AutogradBackend(FunctionalBackend):
     name = "autograd"
+    extra = "autograd"
     requires = {"autograd": "autograd"}
 
     def namespace(self) -> Any:

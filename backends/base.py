@@ -43,6 +43,8 @@ class Backend:
     kinds: ClassVar[frozenset[str]] = frozenset(KINDS)
     #: Whether it can run specs that call ``grad`` inside ``fn``.
     supports_inner_grad: ClassVar[bool] = True
+    #: The gradparity extra that installs the framework (built-ins), for the SKIPPED message.
+    extra: ClassVar[str | None] = None
 
     def prepare(self, spec: Spec) -> Program:
         """Do the once-per-spec work and return the program."""
@@ -59,6 +61,12 @@ class Backend:
     def missing_modules(self) -> list[str]:
         """Required modules that are not installed (found without importing them)."""
         return [m for m in self.requires if importlib.util.find_spec(m) is None]
+
+    def install_hint(self) -> str:
+        """The command that installs what ``missing_modules`` reports."""
+        if self.extra:
+            return f"pip install 'gradparity[{self.extra}]'"
+        return "pip install " + " ".join(dict.fromkeys(self.requires.values()))
 
     def versions(self) -> dict[str, str]:
         """Installed versions of the required distributions, read without importing them."""

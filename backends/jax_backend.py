@@ -22,6 +22,7 @@ def _jax() -> Any:
 
 class JaxBackend(FunctionalBackend):
     name = "jax"
+    extra = "jax"
     requires = {"jax": "jax", "jaxlib": "jaxlib"}
 
     def numerics(self) -> dict[str, str]:

@@ -26,6 +26,7 @@ from conformance.spec import Spec
 
 class TFEagerBackend(FunctionalBackend):
     name = "tf-eager"
+    extra = "tf"
     requires = _tf.REQUIRES
 
     def numerics(self) -> dict[str, str]:

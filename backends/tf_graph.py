@@ -31,6 +31,7 @@ Gradients = Callable[[Any, list], list]
 
 class TFGraphBackend(Backend):
     name = "tf-graph"
+    extra = "tf"
     requires = _tf.REQUIRES
 
     def numerics(self) -> dict[str, str]:

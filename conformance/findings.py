@@ -63,6 +63,9 @@ def shape_mismatch(spec: Spec, references: References, output: dict[str, Any]) -
     """The right numbers in another layout: transposed, axes swapped, or reshaped."""
     reference = references["base"]
     for name in spec.wrt:
+        if not isinstance(output[name], np.ndarray) \
+                or not np.issubdtype(output[name].dtype, np.floating):
+            continue  # not a real array: the contract check names it
         got = np.asarray(output[name], dtype=np.float64)
         want = reference.expected[name]
         if reference.mode != "full" or got.size != want.size:
@@ -89,8 +92,9 @@ def dtype_downcast(spec: Spec, output: dict[str, Any]) -> Finding | None:
         return None
     for name in ("value", *spec.wrt):
         got = output.get(name)
-        if not isinstance(got, np.ndarray | np.generic):
-            continue  # missing or not an array: the contract check reports it
+        if not isinstance(got, np.ndarray | np.generic) or not np.issubdtype(got.dtype,
+                                                                              np.floating):
+            continue  # missing, not an array, or not real: the contract check reports it
         if got.dtype == np.float32:
             return Finding("dtype-downcast", f"{name}: float32 returned for a float64 spec")
         informative = got[(got != 0) & np.isfinite(got) & (got != np.round(got))]
@@ -118,7 +122,8 @@ def _max_difference(spec: Spec, a: dict[str, Any], b: dict[str, Any]) -> float:
     worst = 0.0
     for name in spec.wrt:
         x, y = np.asarray(a[name], dtype=np.float64), np.asarray(b[name], dtype=np.float64)
-        worst = max(worst, _scale(x - y) / max(_scale(x), _scale(y), 1e-300))
+        with np.errstate(invalid="ignore"):  # inf - inf: a NaN answer differs, as it should
+            worst = max(worst, _scale(x - y) / max(_scale(x), _scale(y), 1e-300))
     return worst
 
 

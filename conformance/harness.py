@@ -53,7 +53,7 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
     missing = backend.missing_modules()
     if missing:
         return Outcome(Status.SKIPPED, message=f"not installed: {', '.join(missing)} "
-                       f"(pip install 'gradparity[{backend.name.split('-')[0]}]')")
+                       f"({backend.install_hint()})")
     reason = backend.unsupported_reason(spec)
     if reason:
         return Outcome(Status.UNSUPPORTED, message=reason)
