@@ -20,6 +20,11 @@ Objective = Callable[[dict[str, Any], dict[str, Any]], Any]
 Derivatives = tuple[Any, dict[str, Any]]
 
 
+def forward_only(f: Objective, wrt: dict, fixed: dict) -> Derivatives:
+    """The value of ``f`` and no derivatives: what a forward program computes."""
+    return f(wrt, fixed), {}
+
+
 class FunctionalBackend(Backend):
     """An adapter whose framework differentiates Python functions."""
 
@@ -68,7 +73,16 @@ class FunctionalBackend(Backend):
         return method
 
     def prepare(self, spec: Spec) -> Program:
-        f, derivative = self.objective(spec), self.derivative(spec)
+        return self.build(spec, self.derivative(spec))
+
+    def prepare_forward(self, spec: Spec) -> Program:
+        """``fn`` alone, compiled as the derivative is (for ``run --timings``)."""
+        return self.build(spec, forward_only)
+
+    def build(self, spec: Spec, derivative: Callable[[Objective, dict, dict], Derivatives]
+              ) -> Program:
+        """The program computing ``derivative`` of the spec's objective, compiled once."""
+        f = self.objective(spec)
         compute = self.compile(lambda wrt, fixed: derivative(f, wrt, fixed))
 
         def program(arrays: Arrays) -> dict[str, np.ndarray]:

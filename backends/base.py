@@ -9,6 +9,8 @@ Rules every adapter keeps (a plug-in author's checklist):
   dtype) and returns a dict of numpy arrays: ``"value"`` (the output of ``fn``) and one key
   per ``wrt`` name shaped as :func:`conformance.spec.derivative_shape` says. It is called
   many times with new values; the harness relies on that for its probes.
+* Optional: ``prepare_forward(spec)`` returns a program of the value alone (used only by
+  ``run --timings`` for its derivative/forward ratio).
 * Adapters compute; they never compare, tolerate or diagnose. Judging is the harness's.
 """
 
@@ -49,6 +51,12 @@ class Backend:
     def prepare(self, spec: Spec) -> Program:
         """Do the once-per-spec work and return the program."""
         raise NotImplementedError
+
+    def prepare_forward(self, spec: Spec) -> Program | None:
+        """Optional: a program computing ``fn`` alone (``{"value": ...}``), prepared as
+        ``prepare`` prepares the derivative, so ``run --timings`` can report how many forward
+        calls one derivative call costs. None (the default): no ratio is reported."""
+        return None
 
     def unsupported_reason(self, spec: Spec) -> str | None:
         """Why this backend cannot run ``spec``, or None when it can."""

@@ -100,9 +100,9 @@ class TFEagerBackend(FunctionalBackend):
 
     # -- preparation --------------------------------------------------------------------------
 
-    def prepare(self, spec: Spec) -> Program:
+    def build(self, spec: Spec, derivative: Callable[[Objective, dict, dict], Derivatives]
+              ) -> Program:
         tf = _tf.tensorflow()
-        derivative = self.derivative(spec)
         if spec.model is None:
             f = self.objective(spec)
 

@@ -41,6 +41,13 @@ class TFGraphBackend(Backend):
         return super().unsupported_reason(spec) or _tf.missing_in_namespace(spec)
 
     def prepare(self, spec: Spec) -> Program:
+        return self._prepare(spec, derivatives=True)
+
+    def prepare_forward(self, spec: Spec) -> Program:
+        """A graph of the value alone: the same feeds and weight loads, no gradient ops."""
+        return self._prepare(spec, derivatives=False)
+
+    def _prepare(self, spec: Spec, derivatives: bool) -> Program:
         tf = _tf.tensorflow()
         keras_backend = tf.compat.v1.keras.backend
         graph = tf.Graph()
@@ -48,7 +55,7 @@ class TFGraphBackend(Backend):
             session = tf.compat.v1.Session(graph=graph)
             keras_backend.set_session(session)
             build = _build_model if spec.model is not None else _build_function
-            program = build(spec, tf, graph, session)
+            program = build(spec, tf, graph, session, derivatives)
             # Initialize, then let Keras see the variables initialized, so K.function adds no
             # initializer ops later (the weights themselves are loaded at every call).
             session.run(tf.compat.v1.global_variables_initializer())
@@ -59,15 +66,18 @@ class TFGraphBackend(Backend):
 
 
 class _GraphProgram:
-    """Runs one spec's finalized graph: ``fetch(arrays)`` returns the value and derivatives."""
+    """Runs one spec's finalized graph: ``fetch(arrays)`` returns the value and the
+    derivatives w.r.t. ``names`` (the spec's ``wrt``, or none in a forward program)."""
 
-    def __init__(self, spec: Spec, graph: Any, session: Any, fetch: Callable[[Arrays], list]):
+    def __init__(self, spec: Spec, graph: Any, session: Any, fetch: Callable[[Arrays], list],
+                 names: tuple[str, ...]):
         self.spec, self.graph, self.session, self.fetch = spec, graph, session, fetch
+        self.names = names
 
     def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
         with self.graph.as_default(), self.session.as_default():
             value, *derivatives = self.fetch(arrays)
-        named = zip(self.spec.wrt, map(np.asarray, derivatives), strict=True)
+        named = zip(self.names, map(np.asarray, derivatives), strict=True)
         return {"value": np.asarray(value), **dict(named)}
 
     def graph_op_count(self) -> int:
@@ -79,8 +89,8 @@ class _ModelGraphProgram(_GraphProgram):
     """A model spec's program, whose weights live in session variables that can be read back."""
 
     def __init__(self, spec: Spec, graph: Any, session: Any, fetch: Callable[[Arrays], list],
-                 variables: Mapping[str, Any]):
-        super().__init__(spec, graph, session, fetch)
+                 names: tuple[str, ...], variables: Mapping[str, Any]):
+        super().__init__(spec, graph, session, fetch, names)
         self.variables = dict(variables)
 
     def weights_in_use(self) -> dict[str, np.ndarray]:
@@ -89,30 +99,36 @@ class _ModelGraphProgram(_GraphProgram):
         return dict(zip(self.variables, values, strict=True))
 
 
-def _build_function(spec: Spec, tf: Any, graph: Any, session: Any) -> _GraphProgram:
+def _build_function(spec: Spec, tf: Any, graph: Any, session: Any,
+                    with_derivatives: bool) -> _GraphProgram:
     placeholders = {n: tf.compat.v1.placeholder(spec.dtype, a.shape, name=n)
                     for n, a in spec.arrays.items()}
     gradients = _zero_filled(tf, tf.compat.v1.gradients)
     inner = _inner_grad(gradients) if spec.uses_grad else None
     value = tf.convert_to_tensor(spec.evaluate(_tf.numpy_namespace(), placeholders, grad=inner))
-    derivatives = _derivatives(spec, tf, value, {n: placeholders[n] for n in spec.wrt}, gradients)
+    names = spec.wrt if with_derivatives else ()
+    derivatives = _derivatives(spec, tf, value, {n: placeholders[n] for n in names},
+                               gradients) if names else []
     fetches = [value, *derivatives]
 
     def fetch(arrays: Arrays) -> list:
         return session.run(fetches, feed_dict={placeholders[n]: arrays[n] for n in placeholders})
 
-    return _GraphProgram(spec, graph, session, fetch)
+    return _GraphProgram(spec, graph, session, fetch, names)
 
 
-def _build_model(spec: Spec, tf: Any, graph: Any, session: Any) -> _GraphProgram:
+def _build_model(spec: Spec, tf: Any, graph: Any, session: Any,
+                 with_derivatives: bool) -> _GraphProgram:
     K = tf.compat.v1.keras.backend  # noqa: N806 - the name every Keras user writes
     keras = _tf.build_keras_model(spec)
     inputs = keras.graph_inputs
     targets = {n: tf.compat.v1.placeholder(spec.dtype, spec.arrays[n].shape, name=n)
                for n in (TARGET, SAMPLE_WEIGHT) if n in spec.arrays}
     value = keras.objective(keras.graph_output, targets)
-    sources = {n: keras.variables.get(n, inputs.get(n)) for n in spec.wrt}
-    derivatives = _derivatives(spec, tf, value, sources, _zero_filled(tf, K.gradients))
+    names = spec.wrt if with_derivatives else ()
+    sources = {n: keras.variables.get(n, inputs.get(n)) for n in names}
+    derivatives = _derivatives(spec, tf, value, sources,
+                               _zero_filled(tf, K.gradients)) if names else []
     feeds = [*inputs, *targets]
     function = K.function(inputs=[*inputs.values(), *targets.values(), K.learning_phase()],
                           outputs=[value, *derivatives])
@@ -125,7 +141,7 @@ def _build_model(spec: Spec, tf: Any, graph: Any, session: Any) -> _GraphProgram
         session.run(assign, feed_dict={loads[n]: arrays[n] for n in loads})
         return function([*(arrays[n] for n in feeds), learning_phase])
 
-    return _ModelGraphProgram(spec, graph, session, fetch, keras.variables)
+    return _ModelGraphProgram(spec, graph, session, fetch, names, keras.variables)
 
 
 def _zero_filled(tf: Any, gradients: Callable) -> Gradients:

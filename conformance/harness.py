@@ -22,6 +22,7 @@ from conformance.probes import References, plan_calls
 from conformance.reference import Reference
 from conformance.results import Report, Result, Status
 from conformance.spec import Spec
+from conformance.timing import time_case
 from conformance.tolerance import TOLERANCES, Comparison, compare
 
 
@@ -38,6 +39,9 @@ class Outcome:
     message: str = ""
     seconds: float = 0.0
     hooks: dict[str, list[Any]] = field(default_factory=dict)
+    #: With ``--timings``: median seconds of one derivative call (``"call"``) and of one
+    #: forward call (``"forward"``, when the backend offers one); see conformance.timing.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def output(self) -> Any:
@@ -45,8 +49,10 @@ class Outcome:
         return self.outputs[0]
 
 
-def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]) -> Outcome:
-    """Prepare ``backend`` for ``spec`` and call it once per array set in ``calls``.
+def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]],
+            timings: bool = False) -> Outcome:
+    """Prepare ``backend`` for ``spec`` and call it once per array set in ``calls``; with
+    ``timings``, then time a derivative call against a forward call (``Outcome.timings``).
 
     Never raises for the backend's faults: they become the outcome's status and message.
     """
@@ -69,6 +75,8 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
     except Exception as exc:  # noqa: BLE001 - an adapter's fault becomes an ERROR row
         outcome.status, outcome.message = Status.ERROR, f"{type(exc).__name__}: {exc}"
     outcome.seconds = time.perf_counter() - start
+    if timings and outcome.status is None:
+        outcome.timings = time_case(backend, spec, program, calls[0])
     return outcome
 
 
@@ -81,6 +89,10 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
     """
     result = Result(spec=spec.name, backend=backend_name, status=Status.PASS, kind=spec.kind,
                     dtype=spec.dtype, message=outcome.message, seconds=outcome.seconds)
+    if "call" in outcome.timings:
+        result.median_call_seconds = outcome.timings["call"]
+        if outcome.timings.get("forward"):
+            result.forward_ratio = outcome.timings["call"] / outcome.timings["forward"]
     if outcome.status is not None:
         finding = findings.from_exception(outcome.message) if outcome.status is Status.ERROR \
             else None
@@ -192,12 +204,13 @@ Executor = Callable[[Sequence[Spec], Sequence[Backend], Sequence[Sequence[dict[s
 
 
 def in_process(specs: Sequence[Spec], backends: Sequence[Backend],
-               calls: Sequence[Sequence[dict[str, np.ndarray]]]) -> Iterator[tuple[int, int, Outcome]]:
+               calls: Sequence[Sequence[dict[str, np.ndarray]]],
+               timings: bool = False) -> Iterator[tuple[int, int, Outcome]]:
     """Execute every case in this process, spec by spec (``--in-process``, for debugging);
     :func:`conformance.workers.in_workers` is the isolated alternative."""
     for i, spec in enumerate(specs):
         for j, backend in enumerate(backends):
-            yield i, j, execute(backend, spec, calls[i])
+            yield i, j, execute(backend, spec, calls[i], timings)
 
 
 def _judge_spec(spec: Spec, references: References, backends: Sequence[Backend],

@@ -4,7 +4,8 @@ on a terminal) and the JSON document; :func:`explain` is the one-case text every
 JSON schema (``schema_version`` 1): ``{"schema_version", "complete", "environment",
 "results": [{"spec", "backend", "status", "kind", "dtype", "diagnoses", "max_abs_error",
 "max_rel_error", "tolerance", "reference_mode", "worst", "pairwise", "message",
-"seconds"}, ...]}``. The file is written atomically (temporary file, then rename).
+"seconds", "median_call_seconds", "forward_ratio"}, ...]}`` (the last two are null without
+``--timings``). The file is written atomically (temporary file, then rename).
 """
 
 from __future__ import annotations
@@ -68,7 +69,18 @@ def cell(result: Result) -> str:
         text += f" {result.max_rel_error:.1e}"
     if result.diagnoses:
         text += f" [{','.join(result.diagnoses)}]"
+    if result.median_call_seconds is not None:
+        text += f" {duration(result.median_call_seconds)}"
+        if result.forward_ratio is not None:
+            text += f" x{result.forward_ratio:.1f}"
     return text
+
+
+def duration(seconds: float) -> str:
+    """A short time for a table cell: ``850us``, ``1.2ms``, ``2.3s``."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f}us"
+    return f"{seconds * 1e3:.1f}ms" if seconds < 1 else f"{seconds:.1f}s"
 
 
 def grid(report: Report) -> tuple[list[str], list[tuple[str, list[Result | None]]]]:

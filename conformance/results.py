@@ -55,6 +55,10 @@ class Result:
     pairwise: dict[str, float] = field(default_factory=dict)
     message: str = ""
     seconds: float = 0.0
+    #: ``run --timings`` only (else None): median seconds of one derivative call, and how
+    #: many forward calls it is worth (None when the backend has no forward program).
+    median_call_seconds: float | None = None
+    forward_ratio: float | None = None
     reproduce: str = ""  # a copy-paste snippet for cases that did not pass (see repro.py)
 
     def to_json(self) -> dict[str, Any]:

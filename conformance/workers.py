@@ -75,6 +75,7 @@ class WorkerOptions:
     jobs: int = field(default_factory=default_jobs)
     timeout: float = DEFAULT_TIMEOUT
     memory_limit_mib: int | None = None  # RLIMIT_AS of each worker; None: no limit
+    timings: bool = False  # time each case's calls too (run --timings, conformance.timing)
     start_method: str | None = None  # None: chosen by choose_start_method()
 
 
@@ -86,7 +87,8 @@ def choose_start_method() -> str:
 
 def _serve(backend: Backend, specs: Sequence[Spec | None], conn: Any, log_path: str,
            memory_limit_mib: int | None, parent_pid: int) -> None:
-    """The worker's loop: receive ``(spec index, calls)``, send back the portable outcome."""
+    """The worker's loop: receive ``(spec index, calls, timings)``, send back the portable
+    outcome."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND)
@@ -106,9 +108,9 @@ def _serve(backend: Backend, specs: Sequence[Spec | None], conn: Any, log_path: 
         task = conn.recv()
         if task is None:
             return
-        index, calls = task
+        index, calls, timings = task
         try:
-            outcome = execute(backend, specs[index], calls)
+            outcome = execute(backend, specs[index], calls, timings)
             outcome.outputs = [portable(o) for o in outcome.outputs]
             outcome.hooks = {k: [portable(v) for v in vs] for k, vs in outcome.hooks.items()}
         except Exception as exc:  # noqa: BLE001 - a backend fault outside prepare/call
@@ -140,9 +142,9 @@ class _Worker:
         self.case: int | None = None
         self.deadline = float("inf")
 
-    def send(self, index: int, calls: Calls, timeout: float) -> None:
+    def send(self, index: int, calls: Calls, timeout: float, timings: bool) -> None:
         self.case, self.deadline = index, time.monotonic() + timeout
-        self.conn.send((index, calls))
+        self.conn.send((index, calls, timings))
 
     def receive(self) -> Outcome | None:
         """The answer to the running case, or None when the worker died instead."""
@@ -255,7 +257,8 @@ class _Lane:
                 self.worker = _Worker(self.context, self.backend, self.specs,
                                       self.options.memory_limit_mib)
             try:
-                self.worker.send(index, self.calls[index], self.options.timeout)
+                self.worker.send(index, self.calls[index], self.options.timeout,
+                                 self.options.timings)
                 return
             except OSError:
                 yield index, self.index, Outcome(Status.ERROR, message=self.worker.death())

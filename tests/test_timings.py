@@ -1,0 +1,93 @@
+"""``gradparity run --timings``: the fields, the table, the forward programs; never how fast."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import require_backend
+
+from backends import FunctionBackend, load
+from conformance import timing
+from conformance.catalog import find
+from conformance.harness import in_process, run
+from conformance.report import cell
+
+
+def gradparity(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "conformance.cli", *args],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_json_and_table_have_timings_only_when_asked(tmp_path, flag: bool) -> None:
+    require_backend("autograd")
+    path = tmp_path / "report.json"
+    proc = gradparity("run", "-b", "autograd", "-s", "polynomial-*", "-s", "mlp-vjp-float32",
+                      "--json", str(path), *(["--timings"] if flag else []))
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(path.read_text())["results"]
+    assert len(rows) == 3
+    for row in rows:
+        if flag:
+            assert row["median_call_seconds"] > 0 and row["forward_ratio"] > 0
+        else:
+            assert row["median_call_seconds"] is None and row["forward_ratio"] is None
+    table_row = next(line for line in proc.stdout.splitlines()
+                     if line.startswith("polynomial-float64"))
+    assert (" x" in table_row) is flag
+
+
+def test_backend_without_forward_program_gets_a_time_but_no_ratio() -> None:
+    require_backend("autograd")
+    inner = load("autograd")
+    spec = find("polynomial-float64")
+    mine = FunctionBackend("mine", lambda s, arrays: inner.prepare(s)(arrays))
+    report = run([spec], [mine], executor=lambda *a: in_process(*a, timings=True))
+    (result,) = report.results
+    assert result.status.value == "PASS"
+    assert result.median_call_seconds > 0 and result.forward_ratio is None
+    assert "x" not in cell(result).split()[-1]
+
+
+def test_failing_cases_are_not_timed() -> None:
+    def broken(spec, arrays):
+        raise RuntimeError("boom")
+    report = run([find("polynomial-float64")], [FunctionBackend("broken", broken)],
+                 executor=lambda *a: in_process(*a, timings=True))
+    (result,) = report.results
+    assert result.status.value == "ERROR"
+    assert result.median_call_seconds is None and result.forward_ratio is None
+
+
+def test_rounds_are_bounded_and_alternate() -> None:
+    order: list[str] = []
+
+    def program(arrays):
+        order.append("d")
+
+    def forward(arrays):
+        order.append("f")
+
+    timing.measure(program, forward, {}, budget_s=0.0)
+    # one forward warm-up, then MIN_ROUNDS alternating rounds
+    assert order == ["f"] + ["d", "f"] * timing.MIN_ROUNDS
+    order.clear()
+    figures = timing.measure(program, None, {}, budget_s=3600.0)
+    assert order == ["d"] * timing.MAX_ROUNDS and set(figures) == {"call"}
+
+
+@pytest.mark.parametrize("name", ["jax", "autograd", "tf-eager", "tf-graph"])
+@pytest.mark.parametrize("spec_name", ["mlp-vjp-float32", "seed004-two-input-grad-float64"])
+def test_forward_programs_return_the_value_alone(name: str, spec_name: str) -> None:
+    require_backend(name)
+    backend, spec = load(name), find(spec_name)
+    arrays = spec.cast()
+    forward = backend.prepare_forward(spec)(arrays)
+    full = backend.prepare(spec)(arrays)
+    assert set(forward) == {"value"}
+    assert forward["value"].dtype == full["value"].dtype
+    np.testing.assert_allclose(forward["value"], full["value"], rtol=1e-5)
