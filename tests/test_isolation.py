@@ -19,7 +19,6 @@ import planted_faults
 import pytest
 from conftest import require_backend
 
-from backends.base import FunctionBackend
 from conformance.catalog.starter import starter_specs
 from conformance.harness import in_process, run
 from conformance.report import table, to_json
@@ -111,12 +110,23 @@ def test_spawned_workers_refuse_unpicklable_specs_with_a_clear_error(specs) -> N
 
 
 def test_forked_workers_take_lambdas() -> None:
-    require_backend("autograd")
-    spec = Spec("lambda-spec", lambda xp, x: xp.sum(x**2), {"x": [1.0, 2.0]}, ("x",))
-    mine = FunctionBackend("mine", lambda spec, arrays: {"value": (arrays["x"] ** 2).sum(),
-                                                         "x": 2 * arrays["x"]})
-    report = run([spec], [mine], executor=in_workers(WorkerOptions(jobs=1, start_method="fork")))
-    assert report.results[0].status is Status.PASS, report.results[0].message
+    """In a fresh process (no framework loaded, as in the CLI) workers fork and so can run
+    specs and backends made of lambdas; forking here, after pytest loaded JAX, could hang."""
+    code = (
+        "from backends import FunctionBackend\n"
+        "from conformance.harness import run\n"
+        "from conformance.spec import Spec\n"
+        "from conformance.workers import WorkerOptions, choose_start_method, in_workers\n"
+        "spec = Spec('lambda-spec', lambda xp, x: xp.sum(x**2), {'x': [1.0, 2.0]}, ('x',))\n"
+        "mine = FunctionBackend('mine', lambda spec, arrays: "
+        "{'value': (arrays['x'] ** 2).sum(), 'x': 2 * arrays['x']})\n"
+        "report = run([spec], [mine], executor=in_workers(WorkerOptions(jobs=1)))\n"
+        "print(choose_start_method(), report.results[0].status.value, report.results[0].message)\n")
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[:2] == ["fork", "PASS"], proc.stdout
 
 
 # -- the command: interrupts and bad options -----------------------------------------------
