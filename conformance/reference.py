@@ -11,6 +11,7 @@ best extrapolations), which the harness adds to its tolerance and uses to spot k
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -133,9 +134,16 @@ class _FlatFunction:
             estimate, error = richardson(difference, step)
             if best is None or np.max(error) < np.max(best[1]):
                 best = (estimate, error)
-            if np.max(error) <= CONSISTENT * max(float(np.max(np.abs(estimate))), 1.0):
+            # a smaller step cannot beat rounding: |f| * eps / h grows as h shrinks
+            rounding = 100 * np.finfo(float).eps * self.output_scale / (step / 2 ** (LEVELS - 1))
+            if np.max(error) <= CONSISTENT * max(float(np.max(np.abs(estimate))), 1.0) + rounding:
                 break
         return best
+
+    @functools.cached_property
+    def output_scale(self) -> float:
+        """Largest |output| at the point, for the rounding level of difference quotients."""
+        return float(np.max(np.abs(self(self.theta))))
 
     def mixed(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Second derivative along ``a`` and ``b`` (flat), from a four-point difference."""
@@ -173,6 +181,7 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
     f = _FlatFunction(spec, arrays64, scalarize)
     value = np.asarray(spec.evaluate(np, arrays64), dtype=np.float64)
     f.calls += 1
+    f.output_scale = float(np.max(np.abs(value if scalarize is None else np.sum(value * scalarize))))
 
     expected: dict[str, np.ndarray] = {}
     uncertainty: dict[str, np.ndarray] = {}
