@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from backends.base import Backend
 from conformance.model import BODY_INPUT, SAMPLE_WEIGHT, TARGET, ModelSpec, param_name
 from conformance.spec import Spec
 
@@ -237,3 +238,16 @@ def _head_model_class(keras: Any) -> type:
             return output
 
     return HeadModel
+
+
+class TensorFlowBackend(Backend):
+    """What both TF adapters share: requirements, pinned numerics, the namespace's gaps."""
+
+    extra = "tf"
+    requires = REQUIRES
+
+    def numerics(self) -> dict[str, str]:
+        return dict(NUMERICS)
+
+    def unsupported_reason(self, spec: Spec) -> str | None:
+        return super().unsupported_reason(spec) or missing_in_namespace(spec)

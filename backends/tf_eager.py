@@ -7,8 +7,9 @@ retrace. Function specs run ``fn`` on ``tensorflow.experimental.numpy``; model s
 real tf_keras model, assign the weights from the arrays at each call, and differentiate
 ``model(x, training=...)`` w.r.t. the model's own variables, as a Keras user would.
 
-Hook for the harness: ``program.trace_count()`` is how many times the spec's ``tf.function``
-has been traced (1 after any number of calls with the spec's shapes).
+Hooks for the harness: ``program.trace_count()`` is how many times the spec's ``tf.function``
+has been traced (1 after any number of calls with the spec's shapes); for model specs,
+``program.weights_in_use()`` reads back the model's variables after a call.
 """
 
 from __future__ import annotations
@@ -24,16 +25,8 @@ from backends.base import Arrays, Program, split, to_numpy
 from conformance.spec import Spec
 
 
-class TFEagerBackend(FunctionalBackend):
+class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
     name = "tf-eager"
-    extra = "tf"
-    requires = _tf.REQUIRES
-
-    def numerics(self) -> dict[str, str]:
-        return dict(_tf.NUMERICS)
-
-    def unsupported_reason(self, spec: Spec) -> str | None:
-        return super().unsupported_reason(spec) or _tf.missing_in_namespace(spec)
 
     def namespace(self) -> Any:
         return _tf.numpy_namespace()
@@ -122,6 +115,10 @@ class TFEagerBackend(FunctionalBackend):
                     variable.assign(arrays[name])
                 sources = {n: keras.variables.get(n, a) for n, a in wrt.items()}
                 return derivative(objective, sources, fixed)
+
+            program = _TracedProgram(spec, self.compile(compute), tf)
+            program.weights_in_use = lambda: {n: v.numpy() for n, v in keras.variables.items()}
+            return program
 
         return _TracedProgram(spec, self.compile(compute), tf)
 

@@ -22,23 +22,15 @@ from typing import Any
 import numpy as np
 
 from backends import _tf
-from backends.base import Arrays, Backend, Program
+from backends.base import Arrays, Program
 from conformance.model import SAMPLE_WEIGHT, TARGET
 from conformance.spec import Spec
 
 Gradients = Callable[[Any, list], list]
 
 
-class TFGraphBackend(Backend):
+class TFGraphBackend(_tf.TensorFlowBackend):
     name = "tf-graph"
-    extra = "tf"
-    requires = _tf.REQUIRES
-
-    def numerics(self) -> dict[str, str]:
-        return dict(_tf.NUMERICS)
-
-    def unsupported_reason(self, spec: Spec) -> str | None:
-        return super().unsupported_reason(spec) or _tf.missing_in_namespace(spec)
 
     def prepare(self, spec: Spec) -> Program:
         return self._prepare(spec, derivatives=True)
