@@ -47,7 +47,8 @@ def load(reference: str) -> Backend:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise BackendNotFound(f"backend {reference!r}: cannot import {module_name!r}: {exc}") from exc
+        raise BackendNotFound(
+            f"backend {reference!r}: cannot import {module_name!r}: {exc}") from exc
     cls = getattr(module, attr, None)
     if cls is None:
         raise BackendNotFound(f"backend {reference!r}: module {module_name!r} has no {attr!r}")

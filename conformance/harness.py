@@ -25,7 +25,6 @@ from conformance.spec import Spec
 from conformance.timing import time_case
 from conformance.tolerance import TOLERANCES, Comparison, compare
 
-
 #: Program hooks read after every call when an adapter offers them (see backends.base).
 HOOKS = ("graph_op_count", "trace_count", "weights_in_use")
 

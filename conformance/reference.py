@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +63,7 @@ class Reference:
 
 
 def project(spec: Spec, derivative: np.ndarray, directions: np.ndarray) -> np.ndarray:
-    """Project an array-shaped derivative on each direction (for jacobian: contract the input axes)."""
+    """Project an array-shaped derivative on each direction (jacobian: contract input axes)."""
     derivative = np.asarray(derivative, dtype=np.float64)
     axes = directions.ndim - 1
     if spec.kind == "jacobian":
@@ -181,7 +181,8 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
     f = _FlatFunction(spec, arrays64, scalarize)
     value = np.asarray(spec.evaluate(np, arrays64), dtype=np.float64)
     f.calls += 1
-    f.output_scale = float(np.max(np.abs(value if scalarize is None else np.sum(value * scalarize))))
+    scalar = value if scalarize is None else np.sum(value * scalarize)
+    f.output_scale = float(np.max(np.abs(scalar)))
 
     expected: dict[str, np.ndarray] = {}
     uncertainty: dict[str, np.ndarray] = {}
@@ -257,20 +258,23 @@ def numeric_grad(f: Callable[..., Any]) -> Callable[..., Any]:
     or a sequence of arrays, by Richardson central differences, element by element.
     """
     def gradient(x: Any, *rest: Any) -> Any:
-        parts: Sequence[np.ndarray] = list(x) if isinstance(x, list | tuple) else [x]
-        parts = [np.asarray(p, dtype=np.float64) for p in parts]
-        result = []
-        for k, part in enumerate(parts):
-            g = np.zeros_like(part)
-            for i, s in enumerate(_scale(part).ravel()):
-                def difference(h: float, i: int = i, s: float = s) -> float:
-                    def shifted(sign: float) -> Any:
-                        moved = [p.copy() for p in parts]
-                        moved[k].reshape(-1)[i] += sign * h * s
-                        arg = type(x)(moved) if isinstance(x, list | tuple) else moved[0]
-                        return f(arg, *rest)
-                    return (shifted(1.0) - shifted(-1.0)) / (2 * h * s)
-                g.reshape(-1)[i] = richardson(difference, FIRST_STEP)[0]
-            result.append(g)
-        return type(x)(result) if isinstance(x, list | tuple) else result[0]
+        is_sequence = isinstance(x, list | tuple)
+        parts = [np.asarray(p, dtype=np.float64) for p in (x if is_sequence else [x])]
+        splits = np.cumsum([p.size for p in parts])[:-1]
+        theta = np.concatenate([p.ravel() for p in parts])
+
+        def unflatten(flat: np.ndarray) -> Any:
+            pieces = [piece.reshape(p.shape) for piece, p in zip(np.split(flat, splits), parts)]
+            return type(x)(pieces) if is_sequence else pieces[0]
+
+        def difference(h: float, step: np.ndarray) -> float:
+            return (f(unflatten(theta + h * step), *rest)
+                    - f(unflatten(theta - h * step), *rest)) / (2 * h)
+
+        flat = np.empty_like(theta)
+        for i, s in enumerate(_scale(theta)):
+            step = np.zeros_like(theta)
+            step[i] = s
+            flat[i] = richardson(functools.partial(difference, step=step), FIRST_STEP)[0] / s
+        return unflatten(flat)
     return gradient

@@ -219,7 +219,8 @@ def explain(result: Result) -> str:
         lines.append("  relative difference from other backends: " + ", ".join(
             f"{b} {d:.1e}" for b, d in result.pairwise.items()))
     if result.reproduce:
-        lines.append("  reproduce:\n" + "\n".join(f"    {x}" for x in result.reproduce.splitlines()))
+        snippet = "\n".join(f"    {line}" for line in result.reproduce.splitlines())
+        lines.append(f"  reproduce:\n{snippet}")
     return "\n".join(lines)
 
 

@@ -103,7 +103,7 @@ class Spec:
         return sum(self.arrays[n].size for n in self.wrt)
 
     def cast(self, arrays: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        """The arrays (default: the spec's own) converted to the spec's dtype, as backends get them."""
+        """The arrays (default: the spec's own) in the spec's dtype, as backends get them."""
         source = self.arrays if arrays is None else arrays
         return {k: np.array(v, dtype=self.dtype) for k, v in source.items()}
 
@@ -156,7 +156,8 @@ class Spec:
                             "tangents are only for jvp and hvp specs; drop them")
         if self.kind == "vjp":
             if self.cotangent is None:
-                raise SpecError("cotangent", "missing", "a vjp spec needs an output-shaped cotangent")
+                raise SpecError("cotangent", "missing",
+                                "a vjp spec needs an output-shaped cotangent")
             cot = _check_arrays("cotangent", {"cotangent": self.cotangent})["cotangent"]
             object.__setattr__(self, "cotangent", cot)
         elif self.cotangent is not None:
@@ -176,10 +177,12 @@ class Spec:
             raise SpecError("fn", "output has NaN or Inf at the spec's arrays",
                             "choose arrays where fn is finite")
         if self.kind in ("grad", "hvp") and out.ndim != 0:
-            raise SpecError("fn", f"a {self.kind} spec needs a scalar output, got shape {out.shape}",
+            raise SpecError("fn",
+                            f"a {self.kind} spec needs a scalar output, got shape {out.shape}",
                             "reduce the output (sum or mean), or use kind='jacobian'")
         if self.kind == "vjp" and self.cotangent.shape != out.shape:
-            raise SpecError("cotangent", f"shape {self.cotangent.shape} != output shape {out.shape}",
+            raise SpecError("cotangent",
+                            f"shape {self.cotangent.shape} != output shape {out.shape}",
                             "make the cotangent the shape of fn's output")
 
 
@@ -251,7 +254,8 @@ def _check_roles(roles: Any, arrays: Mapping[str, np.ndarray]) -> dict[str, str]
             raise SpecError("roles", f"role for unknown array {n!r}",
                             f"choose from {', '.join(arrays)}")
         if role not in ROLES:
-            raise SpecError(f"roles[{n!r}]", f"unknown role {role!r}", f"use one of {', '.join(ROLES)}")
+            raise SpecError(f"roles[{n!r}]", f"unknown role {role!r}",
+                            f"use one of {', '.join(ROLES)}")
     return {n: roles.get(n, "input") for n in arrays}
 
 

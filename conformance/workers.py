@@ -282,8 +282,11 @@ class _Lane:
             self.replace()
         else:
             return
+        # the next case goes out before this outcome is judged, so the worker never waits
+        # for the parent's reference computations
+        settled = list(self.advance())
         yield index, self.index, outcome
-        yield from self.advance()
+        yield from settled
 
     def replace(self) -> None:
         """Kill the worker; the next case starts a fresh one."""
@@ -315,7 +318,8 @@ def in_workers(options: WorkerOptions | None = None) -> Executor:
                     continue
                 deadline = min(lane.worker.deadline for lane in active)
                 wait_s = None if deadline == float("inf") else max(0.0, deadline - time.monotonic())
-                handles = [h for lane in active for h in (lane.worker.conn, lane.worker.process.sentinel)]
+                handles = [h for lane in active
+                           for h in (lane.worker.conn, lane.worker.process.sentinel)]
                 ready = multiprocessing.connection.wait(handles, wait_s)
                 now = time.monotonic()
                 for lane in active:

@@ -53,8 +53,8 @@ def _wrapping(name: str, inner: str, alter) -> FunctionBackend:
 def test_a_wrong_adapter_fails(mistake: str, alter) -> None:
     require_backend("autograd")
     jac = [s for s in SPECS if s.name == "vector-jacobian-float64"]
-    square = Spec("square-jacobian", lambda xp, x: xp.tanh(x) * x[::-1], {"x": np.linspace(-1, 1, 4)},
-                  ("x",), kind="jacobian")
+    square = Spec("square-jacobian", lambda xp, x: xp.tanh(x) * x[::-1],
+                  {"x": np.linspace(-1, 1, 4)}, ("x",), kind="jacobian")
     specs = [s for s in SPECS if s.name in ("polynomial-float64", "logsumexp-float32")] + jac
     if mistake == "transposed":
         specs = [square]

@@ -59,7 +59,8 @@ def test_crashes_hangs_and_memory_become_errors_and_the_rest_is_intact(
     got = rows(report)
     assert len(report.results) == len(specs) * (1 + len(faulty)) and report.complete
     for spec in specs:  # the healthy backend's rows equal a clean run's
-        assert comparable(got[spec.name, "planted"]) == comparable(rows(clean)[spec.name, "planted"])
+        clean_row = rows(clean)[spec.name, "planted"]
+        assert comparable(got[spec.name, "planted"]) == comparable(clean_row)
         assert got[spec.name, "planted"].status is Status.PASS
     for backend in faulty:  # before and after the fault: answered, by a fresh worker after
         assert got["polynomial-float64", backend.name].status is Status.PASS

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import planted_mistakes as planted
 import pytest
 from conftest import require_backend
 
-import planted_mistakes as planted
 from conformance.catalog.starter import starter_specs
 from conformance.harness import check
 from conformance.model import Dense, Dropout, ModelSpec

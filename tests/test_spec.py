@@ -58,7 +58,8 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("overrides", "field"), BAD, ids=[f"{b[1]}-{i}" for i, b in enumerate(BAD)])
+@pytest.mark.parametrize(("overrides", "field"), BAD,
+                         ids=[f"{b[1]}-{i}" for i, b in enumerate(BAD)])
 def test_invalid_spec_names_the_field_and_fix(overrides, field) -> None:
     with pytest.raises(SpecError) as info:
         build(**overrides)
