@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import pytest
 
@@ -17,3 +18,16 @@ def require_backend(name: str) -> None:
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"{name} needs {module}, which is not installed "
                     f"(pip install 'gradparity[{name.split('-')[0]}]')")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many cases, draws and judged answers the no-false-alarm checks covered."""
+    module = sys.modules.get("test_no_false_alarms")
+    if module is None or not module.TRIED:
+        return
+    catalog = len(module.SPECS_TRIED & module.CATALOG_NAMES)
+    random = len(module.SPECS_TRIED - module.CATALOG_NAMES)
+    per_backend = ", ".join(f"{b} {n}" for b, n in sorted(module.TRIED.items()))
+    terminalreporter.write_line(
+        f"no-false-alarm checks: {catalog} catalog cases x (1 + {module.DRAWS} random draws) "
+        f"and {random} hypothesis specs; judged answers per backend: {per_backend}")

@@ -8,6 +8,7 @@ activations and derivative kinds) count toward it too.
 
 from __future__ import annotations
 
+import collections
 import functools
 import importlib.util
 import zlib
@@ -27,8 +28,13 @@ from conformance.results import Status
 from conformance.spec import KINDS, Spec
 
 DRAWS = 20
+#: What was tried, for the summary line at the end of the run (see conftest.py):
+#: backend -> number of judged answers, and the specs (catalog cases or random ones) run.
+TRIED: collections.Counter[str] = collections.Counter()
+SPECS_TRIED: set[str] = set()
 BACKENDS = ["jax", "autograd", "tf-eager", "tf-graph"]
 CATALOG = catalog()
+CATALOG_NAMES = {s.name for s in CATALOG}
 
 
 @functools.cache
@@ -54,6 +60,8 @@ def judge_draws(spec: Spec, backend_names: list[str], draws: list[Spec]) -> dict
             results.append(judge(draw, refs, name, chunk))
             start = stop
         verdicts[name] = results
+        TRIED[name] += len(results)
+    SPECS_TRIED.add(spec.name if spec.name in CATALOG_NAMES else f"random-{len(SPECS_TRIED)}")
     return verdicts
 
 
