@@ -8,6 +8,8 @@ harness reports each with exactly its own diagnosis code.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -51,6 +53,27 @@ def _weights(spec: Spec, arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
     return [arrays[n] for n in spec.model.weight_names]
 
 
+class _KerasGraph:
+    """Seeds 000 and 001's setting: a tf.Graph, its Session as the Keras session, the model."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.tf = _tf()
+        self.K = self.tf.compat.v1.keras.backend  # the name every Keras user writes
+        self.graph = self.tf.Graph()
+        with self.graph.as_default():
+            self.session = self.tf.compat.v1.Session(graph=self.graph)
+            self.K.set_session(self.session)
+            self.model = self.tf.keras.Sequential(_keras_layers(self.tf, spec))
+
+    @contextlib.contextmanager
+    def loaded(self, spec: Spec, arrays: dict[str, np.ndarray]) -> Iterator[None]:
+        """Inside the graph, its session the Keras one, the arrays' weights loaded into it."""
+        with self.graph.as_default():
+            self.K.set_session(self.session)
+            self.model.set_weights(_weights(spec, arrays))
+            yield
+
+
 class StaleSession(Backend):
     """Seed 001: K.gradients on the trained model, evaluated in a *new* Session after
     global_variables_initializer(), so the weights are random, not the model's."""
@@ -59,22 +82,16 @@ class StaleSession(Backend):
     requires = TF
 
     def prepare(self, spec: Spec) -> Program:
-        tf = _tf()
-        K = tf.compat.v1.keras.backend  # noqa: N806 - the name every Keras user writes
-        graph = tf.Graph()
-        with graph.as_default():
-            model_session = tf.compat.v1.Session(graph=graph)
-            K.set_session(model_session)
-            model = tf.keras.Sequential(_keras_layers(tf, spec))
-            gradients = K.gradients(model.output, model.input)
-            sess = tf.compat.v1.Session(graph=graph)  # the mistake: a fresh session ...
+        keras = _KerasGraph(spec)
+        tf, model = keras.tf, keras.model
+        with keras.graph.as_default():
+            gradients = keras.K.gradients(model.output, model.input)
+            sess = tf.compat.v1.Session(graph=keras.graph)  # the mistake: a fresh session ...
             sess.run(tf.compat.v1.global_variables_initializer())  # ... re-initialized
 
         def program(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-            with graph.as_default():
-                K.set_session(model_session)
-                model.set_weights(_weights(spec, arrays))  # the "trained" weights
-                value = model_session.run(model.output, {model.input: arrays["x"]})
+            with keras.loaded(spec, arrays):  # the "trained" weights, in the model's session
+                value = keras.session.run(model.output, {model.input: arrays["x"]})
                 grad = sess.run(gradients[0], feed_dict={model.input: arrays["x"]})
             return {"value": np.sum(value), "x": grad}
 
@@ -88,13 +105,9 @@ class LearningPhaseOn(Backend):
     requires = TF
 
     def prepare(self, spec: Spec) -> Program:
-        tf = _tf()
-        K = tf.compat.v1.keras.backend  # noqa: N806
-        graph = tf.Graph()
-        with graph.as_default():
-            session = tf.compat.v1.Session(graph=graph)
-            K.set_session(session)
-            model = tf.keras.Sequential(_keras_layers(tf, spec))
+        keras = _KerasGraph(spec)
+        tf, K, model = keras.tf, keras.K, keras.model  # noqa: N806
+        with keras.graph.as_default():
             y = tf.compat.v1.placeholder(spec.dtype, spec.arrays["y"].shape)
             weights = tf.compat.v1.placeholder(spec.dtype, spec.arrays["sample_weight"].shape)
             per_sample = tf.keras.losses.categorical_crossentropy(y, model.output)
@@ -104,9 +117,7 @@ class LearningPhaseOn(Backend):
                                        [loss, *grads])
 
         def program(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-            with graph.as_default():
-                K.set_session(session)
-                model.set_weights(_weights(spec, arrays))
+            with keras.loaded(spec, arrays):
                 value, grad = get_gradients([arrays["x"], arrays["y"], arrays["sample_weight"],
                                              1])  # the mistake: 1 is TRAIN
             return {"value": np.asarray(value), "x": grad}
