@@ -60,6 +60,7 @@ BAD = [
 
 @pytest.mark.parametrize(("overrides", "field"), BAD,
                          ids=[f"{b[1]}-{i}" for i, b in enumerate(BAD)])
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the NaN case
 def test_invalid_spec_names_the_field_and_fix(overrides, field) -> None:
     with pytest.raises(SpecError) as info:
         build(**overrides)
