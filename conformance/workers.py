@@ -7,10 +7,11 @@ receives the :class:`~conformance.harness.Outcome`, holding numpy arrays only: a
 is replaced in the worker by a :class:`~conformance.outputs.Foreign` description. Workers only
 execute; the reference and the judging stay in the parent.
 
-A case with no answer after ``timeout`` seconds becomes ERROR ``timeout`` and its worker is
-killed; a worker that dies (abort, segfault, killed for memory) gives ERROR with the signal or
-exit code and the last lines of its stderr. A fresh worker then takes the backend's remaining
-cases; answers already received are kept.
+A case with no answer after ``timeout`` seconds becomes ERROR ``timeout``, with the frames
+where it was stuck (faulthandler, on ``SIGUSR1``), and its worker is killed; a worker that
+dies (abort, segfault, killed for memory) gives ERROR with the signal or exit code and the
+last lines of its stderr. A fresh worker then takes the backend's remaining cases; answers
+already received are kept.
 
 Start method: ``fork`` when no framework is loaded in this process, which is always the case
 for the ``gradparity`` command (the parent never imports one): it is fast and needs nothing to
@@ -57,6 +58,10 @@ DEFAULT_TIMEOUT = 60.0
 STDERR_LINES = 6
 #: How often an idle worker checks that its parent is still alive.
 _PARENT_CHECK_S = 1.0
+#: Signal asking a worker to write its Python stack (faulthandler), before a timeout kill.
+WHERE_SIGNAL = signal.SIGUSR1
+#: How long the parent waits for that stack.
+_WHERE_WAIT_S = 1.0
 #: How long a worker gets to exit by itself after its last case.
 _EXIT_GRACE_S = 2.0
 
@@ -98,6 +103,8 @@ def _serve(backend: Backend, specs: Sequence[Spec | None], conn: Any, log_path: 
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - for the process's life
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     faulthandler.enable(sys.stderr)  # a segfault or abort leaves a Python traceback in the log
+    # on a timeout the parent asks where the case is stuck before killing the worker
+    faulthandler.register(WHERE_SIGNAL, file=sys.stderr, all_threads=False)
     if memory_limit_mib:
         limit = memory_limit_mib * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -171,6 +178,23 @@ class _Worker:
             how = f"exited with code {code}"
         tail = self.stderr_tail()
         return f"worker crashed: {how}" + (f"; last stderr lines: {tail}" if tail else "")
+
+    def where_stuck(self) -> str:
+        """The innermost frames of a worker that ran out of time, from faulthandler."""
+        size = os.path.getsize(self.log_path)
+        try:
+            os.kill(self.process.pid, WHERE_SIGNAL)
+        except OSError:
+            return ""
+        give_up = time.monotonic() + _WHERE_WAIT_S
+        while os.path.getsize(self.log_path) == size and time.monotonic() < give_up:
+            time.sleep(0.01)
+        time.sleep(0.05)  # let the dump finish
+        with open(self.log_path, "rb") as log:
+            log.seek(size)
+            lines = log.read().decode("utf-8", "replace").splitlines()
+        frames = [line.strip() for line in lines if line.strip().startswith("File ")]
+        return " <- ".join(frames[:STDERR_LINES])
 
     def stderr_tail(self) -> str:
         """The end of the worker's stderr, one line per ``|``; after a fatal signal, the
@@ -276,8 +300,10 @@ class _Lane:
                 outcome = Outcome(Status.ERROR, message=worker.death())
                 self.replace()
         elif now >= worker.deadline:
+            where = worker.where_stuck()
             outcome = Outcome(Status.ERROR, message=f"timeout: no answer within "
-                              f"{self.options.timeout:g} s; the worker was killed and replaced",
+                              f"{self.options.timeout:g} s; the worker was killed and replaced"
+                              + (f"; it was in: {where}" if where else ""),
                               seconds=self.options.timeout)
             self.replace()
         else:

@@ -72,6 +72,7 @@ def test_crashes_hangs_and_memory_become_errors_and_the_rest_is_intact(
     assert "Segmentation fault" in message["segfault"]  # the tail of the worker's stderr
     assert "exited with code 7" in message["exit"] and "planted: giving up" in message["exit"]
     assert message["hang"].startswith("timeout")
+    assert "planted_faults.py" in message["hang"] and "in fault" in message["hang"]  # where
     assert message["memory-hog"].startswith("MemoryError") and "3072 MiB" in message["memory-hog"]
     assert message["raise"] == "RuntimeError: planted failure"
     assert "ERROR logsumexp-float64 on segfault: worker crashed" in table(report)
