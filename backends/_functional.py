@@ -28,6 +28,10 @@ def forward_only(f: Objective, wrt: dict, fixed: dict) -> Derivatives:
 class FunctionalBackend(Backend):
     """An adapter whose framework differentiates Python functions."""
 
+    #: Whether ``compile`` traces the Python function once and reuses the trace (jax.jit):
+    #: then the program offers the ``trace_count`` hook, and retracing can be diagnosed.
+    compiles_by_tracing: bool = False
+
     def namespace(self) -> Any:
         """The numpy-like module ``fn`` is run with (imports the framework)."""
         raise NotImplementedError
@@ -83,10 +87,18 @@ class FunctionalBackend(Backend):
               ) -> Program:
         """The program computing ``derivative`` of the spec's objective, compiled once."""
         f = self.objective(spec)
-        compute = self.compile(lambda wrt, fixed: derivative(f, wrt, fixed))
+        runs = [0]
+
+        def body(wrt: dict, fixed: dict) -> Derivatives:
+            runs[0] += 1  # under a tracing compiler this Python runs once per trace
+            return derivative(f, wrt, fixed)
+
+        compute = self.compile(body)
 
         def program(arrays: Arrays) -> dict[str, np.ndarray]:
             value, derivatives = compute(*split(spec, arrays))
             return to_numpy({"value": value, **derivatives})
 
+        if self.compiles_by_tracing:
+            program.trace_count = lambda: runs[0]
         return program

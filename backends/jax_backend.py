@@ -24,6 +24,7 @@ class JaxBackend(FunctionalBackend):
     name = "jax"
     extra = "jax"
     requires = {"jax": "jax", "jaxlib": "jaxlib"}
+    compiles_by_tracing = True
 
     def numerics(self) -> dict[str, str]:
         return {"jax_enable_x64": "True", "jax_default_matmul_precision": "highest"}

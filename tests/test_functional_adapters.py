@@ -85,3 +85,15 @@ def test_pairwise_agreement_is_reported() -> None:
     report = run(SPECS[:1], [load("jax"), load("autograd")])
     jax_row = next(r for r in report.results if r.backend == "jax")
     assert set(jax_row.pairwise) == {"autograd"} and jax_row.pairwise["autograd"] < 1e-12
+
+
+def test_jax_programs_trace_once_for_new_values() -> None:
+    require_backend("jax")
+    spec = next(s for s in SPECS if s.name == "mlp-tanh-loss-wrt-inputs-float64")
+    program = load("jax").prepare(spec)
+    counts = []
+    for scale in (1.0, 2.0, 3.0):
+        program(spec.cast({n: a * scale for n, a in spec.arrays.items()}))
+        counts.append(program.trace_count())
+    assert counts == [1, 1, 1]
+    assert not hasattr(load("autograd").prepare(spec), "trace_count")  # nothing to trace
