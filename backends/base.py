@@ -11,6 +11,8 @@ Rules every adapter keeps (a plug-in author's checklist):
   many times with new values; the harness relies on that for its probes.
 * Optional: ``prepare_forward(spec)`` returns a program of the value alone (used only by
   ``run --timings`` for its derivative/forward ratio).
+* Optional program hooks, read after every call: ``trace_count()``, ``graph_op_count()``,
+  ``weights_in_use()`` (see ``conformance.harness.HOOKS`` and README's contract section).
 * Adapters compute; they never compare, tolerate or diagnose. Judging is the harness's.
 """
 
