@@ -32,14 +32,10 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return _tf.numpy_namespace()
 
     def inner_grad(self) -> Callable[[Callable], Callable]:
-        tf = _tf.tensorflow()
-
         def grad(f: Callable) -> Callable:
             def gradient(x: Any, *rest: Any) -> Any:
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    y = f(x, *rest)
-                return tape.gradient(y, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+                tape, y = _recorded(lambda w, _: f(w, *rest), x, None)
+                return tape.gradient(y, x, unconnected_gradients=_zero())
             return gradient
         return grad
 
@@ -49,18 +45,12 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
     # -- one method per kind; ``wrt`` values are tensors or, for model weights, tf.Variables --
 
     def grad(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
-        tf = _tf.tensorflow()
-        with tf.GradientTape() as tape:
-            tape.watch(wrt)
-            value = f(wrt, fixed)
-        return value, tape.gradient(value, wrt, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        tape, value = _recorded(f, wrt, fixed)
+        return value, tape.gradient(value, wrt, unconnected_gradients=_zero())
 
     def jacobian(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
-        tf = _tf.tensorflow()
-        with tf.GradientTape() as tape:
-            tape.watch(wrt)
-            value = f(wrt, fixed)
-        return value, tape.jacobian(value, wrt, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        tape, value = _recorded(f, wrt, fixed)
+        return value, tape.jacobian(value, wrt, unconnected_gradients=_zero())
 
     def jvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
         tf = _tf.tensorflow()
@@ -68,28 +58,22 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         for name in wrt:
             with tf.autodiff.ForwardAccumulator(wrt[name], tangents[name]) as accumulator:
                 value = f(wrt, fixed)
-            out[name] = accumulator.jvp(value, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            out[name] = accumulator.jvp(value, unconnected_gradients=_zero())
         return value, out
 
     def vjp(self, f: Objective, wrt: dict, fixed: dict, cotangent: Any) -> Derivatives:
-        tf = _tf.tensorflow()
-        with tf.GradientTape() as tape:
-            tape.watch(wrt)
-            value = f(wrt, fixed)
+        tape, value = _recorded(f, wrt, fixed)
         return value, tape.gradient(value, wrt, output_gradients=cotangent,
-                                    unconnected_gradients=tf.UnconnectedGradients.ZERO)
+                                    unconnected_gradients=_zero())
 
     def hvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
         tf = _tf.tensorflow()
-        zero = tf.UnconnectedGradients.ZERO
         with tf.GradientTape() as outer:
             outer.watch(wrt)
-            with tf.GradientTape() as inner:
-                inner.watch(wrt)
-                value = f(wrt, fixed)
-            gradient = inner.gradient(value, wrt, unconnected_gradients=zero)
+            inner, value = _recorded(f, wrt, fixed)
+            gradient = inner.gradient(value, wrt, unconnected_gradients=_zero())
         return value, outer.gradient(gradient, wrt, output_gradients={n: tangents[n] for n in wrt},
-                                     unconnected_gradients=zero)
+                                     unconnected_gradients=_zero())
 
     # -- preparation --------------------------------------------------------------------------
 
@@ -121,6 +105,20 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
             return program
 
         return _TracedProgram(spec, self.compile(compute), tf)
+
+
+def _recorded(f: Objective, wrt: Any, fixed: Any) -> tuple[Any, Any]:
+    """``f`` run under a GradientTape that watches ``wrt`` (plain tensors are not watched by
+    default); returns the tape and the value."""
+    with _tf.tensorflow().GradientTape() as tape:
+        tape.watch(wrt)
+        value = f(wrt, fixed)
+    return tape, value
+
+
+def _zero() -> Any:
+    """Inputs with no path to the output get zeros, not None: their derivative is zero."""
+    return _tf.tensorflow().UnconnectedGradients.ZERO
 
 
 class _TracedProgram:

@@ -29,7 +29,8 @@ class Finding:
     detail: str
 
 
-def _scale(array: np.ndarray) -> float:
+def _largest(array: np.ndarray) -> float:
+    """max |array|, 0 for an empty one."""
     return float(np.max(np.abs(array))) if np.size(array) else 0.0
 
 
@@ -123,7 +124,7 @@ def _max_difference(spec: Spec, a: dict[str, Any], b: dict[str, Any]) -> float:
     for name in spec.wrt:
         x, y = np.asarray(a[name], dtype=np.float64), np.asarray(b[name], dtype=np.float64)
         with np.errstate(invalid="ignore"):  # inf - inf: a NaN answer differs, as it should
-            worst = max(worst, _scale(x - y) / max(_scale(x), _scale(y), 1e-300))
+            worst = max(worst, _largest(x - y) / max(_largest(x), _largest(y), 1e-300))
     return worst
 
 
@@ -146,8 +147,8 @@ def disconnected(spec: Spec, references: References, output: dict[str, Any]) -> 
     Checked before the weight probe, since zeros also stay put when the weights move.
     """
     expected = references["base"].expected
-    if all(_scale(np.asarray(output[n], dtype=np.float64)) == 0 for n in spec.wrt) \
-            and any(_scale(expected[n]) > 0 for n in spec.wrt):
+    if all(_largest(np.asarray(output[n], dtype=np.float64)) == 0 for n in spec.wrt) \
+            and any(_largest(expected[n]) > 0 for n in spec.wrt):
         return Finding("disconnected", "every derivative is exactly zero; the reference is not")
     return None
 
@@ -173,8 +174,8 @@ def from_weights(spec: Spec, references: References, outputs: dict[str, dict[str
         return None
     before, after = references["base"], references["perturbed"]
     moved_ref = _max_difference(spec, before.expected, after.expected)
-    noise = max(_scale(before.uncertainty[n]) + _scale(after.uncertainty[n]) for n in spec.wrt)
-    moved_abs = max(_scale(before.expected[n] - after.expected[n]) for n in spec.wrt)
+    noise = max(_largest(before.uncertainty[n]) + _largest(after.uncertainty[n]) for n in spec.wrt)
+    moved_abs = max(_largest(before.expected[n] - after.expected[n]) for n in spec.wrt)
     if moved_ref < 100 * _rtol(spec) \
             or moved_abs < 100 * (noise + TOLERANCES[spec.dtype]["atol"]):
         return None  # the reference itself did not clearly move: nothing to learn
@@ -213,7 +214,7 @@ def _constant_factor(observed: dict[str, np.ndarray], expected: dict[str, np.nda
     if not np.any(want):
         return None
     c = float(got @ want / (want @ want))
-    if not np.isfinite(c) or abs(c) < 1e-12 or np.max(np.abs(got - c * want)) > 1e-4 * _scale(got):
+    if not np.isfinite(c) or abs(c) < 1e-12 or _largest(got - c * want) > 1e-4 * _largest(got):
         return None
     for candidate in (c, 1 / c):
         whole = round(abs(candidate))
@@ -230,7 +231,7 @@ def kink(spec: Spec, references: References, output: dict[str, Any],
             or not failing or len(failing) > limit:
         return None
     choices = []
-    scale = max(_scale(reference.expected[n]) for n in spec.wrt) or 1.0
+    scale = max(_largest(reference.expected[n]) for n in spec.wrt) or 1.0
     for name, index in failing:
         input_index = index[reference.value.ndim:] if spec.kind == "jacobian" else index
         left, right = one_sided(spec, reference, name, tuple(input_index))

@@ -259,11 +259,6 @@ def _check_roles(roles: Any, arrays: Mapping[str, np.ndarray]) -> dict[str, str]
     return {n: roles.get(n, "input") for n in arrays}
 
 
-def output_shape(spec: Spec) -> tuple[int, ...]:
-    """Shape of ``fn``'s output at the spec's arrays."""
-    return np.shape(spec.evaluate(np, spec.arrays))
-
-
 def derivative_shape(spec: Spec, name: str, out_shape: tuple[int, ...]) -> tuple[int, ...]:
     """The shape a program must return for ``name``, given the output shape."""
     arr_shape = spec.arrays[name].shape
