@@ -12,6 +12,8 @@ from functools import partial
 from pathlib import Path
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+#: Nothing failed, but the reference could not judge some case (see README, Exit codes).
+EXIT_INCONCLUSIVE = 4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -164,7 +166,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"{option[2:].upper()} report: {path}")
     if not result.complete:
         return EXIT_INCOMPLETE
-    return EXIT_OK if result.ok else EXIT_PROBLEMS
+    if not result.ok:
+        return EXIT_PROBLEMS
+    return EXIT_INCONCLUSIVE if result.inconclusive else EXIT_OK
 
 
 def cmd_backends(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from conformance.results import Report, Result, Status
 COLOURS: dict[Status, tuple[str, str]] = {
     Status.PASS: ("#c8e6c9", "#1b5e20"),
     Status.CONVENTION: ("#b2ebf2", "#006064"),
+    Status.INCONCLUSIVE: ("#ffccbc", "#6d2a00"),
     Status.FAIL: ("#ef9a9a", "#7f0000"),
     Status.ERROR: ("#e1bee7", "#4a148c"),
     Status.UNSUPPORTED: ("#cfd8dc", "#263238"),
@@ -29,6 +30,7 @@ COLOURS: dict[Status, tuple[str, str]] = {
 MEANINGS: dict[Status, str] = {
     Status.PASS: "every output within tolerance of the reference",
     Status.CONVENTION: "disagreement only at a non-differentiable point",
+    Status.INCONCLUSIVE: "the reference is too uncertain to judge; never counted as passed",
     Status.FAIL: "a wrong number; the cell names the diagnosis",
     Status.ERROR: "the adapter raised or broke the output contract",
     Status.UNSUPPORTED: "the backend does not compute this kind of spec",

@@ -57,12 +57,13 @@ def _as_backend(backend: BackendLike) -> Backend:
 
 def verdict(result: Result) -> Result:
     """Turn a result into a test outcome: skip when the case was not computed (framework
-    missing, kind unsupported), raise :class:`GradientMismatch` on FAIL or ERROR."""
+    missing, kind unsupported) or could not be judged (INCONCLUSIVE, with the reason),
+    raise :class:`GradientMismatch` on FAIL or ERROR."""
     from conformance.report import explain
     from conformance.results import Status
 
     __tracebackhide__ = True
-    if result.status in (Status.SKIPPED, Status.UNSUPPORTED):
+    if result.status in (Status.SKIPPED, Status.UNSUPPORTED, Status.INCONCLUSIVE):
         pytest.skip(f"{result.status.value}: {result.message}")
     if result.status.is_problem:
         raise GradientMismatch(explain(result))

@@ -67,6 +67,8 @@ def cell(result: Result) -> str:
     text = result.status.value
     if result.max_rel_error is not None:
         text += f" {result.max_rel_error:.1e}"
+        if result.tolerance is not None:
+            text += f"/{result.tolerance['allowed']:.0e}"
     if result.diagnoses:
         text += f" [{','.join(result.diagnoses)}]"
     if result.median_call_seconds is not None:
@@ -209,12 +211,15 @@ def explain(result: Result) -> str:
     if (w := result.worst) is not None:
         lines.append(f"  worst element: {w.key}{w.index} = {w.value:.8g}, reference "
                      f"{w.reference:.8g} (|error| {w.abs_error:.3g} > allowed {w.allowed:.3g})")
+    if result.probe and result.probe != result.message:
+        lines.append(f"  probe: {result.probe}")
     if result.tolerance is not None:
         measured = ("" if result.max_rel_error is None else
-                    f"; max relative error {result.max_rel_error:.2e}, "
+                    f"; max relative error {result.max_rel_error:.2e} (allowed "
+                    f"{result.tolerance['allowed']:.2e} at the worst element), "
                     f"max absolute error {result.max_abs_error:.2e}")
         lines.append(f"  tolerance ({result.dtype}): rtol {result.tolerance['rtol']:g}, "
-                     f"atol {result.tolerance['atol']:g}{measured}")
+                     f"floor {result.tolerance['floor']:g} x scale{measured}")
     if result.pairwise:
         lines.append("  relative difference from other backends: " + ", ".join(
             f"{b} {d:.1e}" for b, d in result.pairwise.items()))
@@ -231,7 +236,8 @@ def header(report: Report) -> str:
              f"{env.get('platform')}"]
     tols = env.get("tolerances", {})
     lines.append("tolerances: " + "; ".join(
-        f"{d} rtol={t['rtol']:g} atol={t['atol']:g}" for d, t in tols.items()))
+        f"{d} rtol={t['rtol']:g} floor={t['floor']:g}" for d, t in tols.items())
+        + " (per element, relative to the output's scale; see README, Tolerances)")
     for name, info in env.get("backends", {}).items():
         versions = ", ".join(f"{m} {v}" for m, v in info["versions"].items()) or "-"
         numerics = ", ".join(f"{k}={v}" for k, v in info["numerics"].items())

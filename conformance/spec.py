@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from conformance.differences import numeric_grad
+
 #: Derivative kinds. ``grad``: gradient of a scalar output. ``jacobian``: full Jacobian,
 #: shaped ``output.shape + array.shape``. ``jvp``: ``J_name @ tangents[name]``, output-shaped.
 #: ``vjp``: ``cotangent @ J_name``, shaped like the array. ``hvp``: the ``name`` block of
@@ -113,8 +115,6 @@ class Spec:
             if grad is None:
                 if self.reference_fn is not None:
                     return self.reference_fn(xp, **arrays)
-                from conformance.reference import numeric_grad
-
                 grad = numeric_grad
             return self.fn(xp, grad=grad, **arrays)
         return self.fn(xp, **arrays)

@@ -31,7 +31,7 @@ def test_run_writes_table_and_json(tmp_path) -> None:
     for row in rows:
         assert row["backend"] == "autograd" and row["status"] == "PASS"
         assert row["diagnoses"] == []
-        assert 0 <= row["max_rel_error"] <= row["tolerance"]["rtol"]
+        assert 0 <= row["max_rel_error"] <= row["tolerance"]["allowed"]
         assert row["max_abs_error"] >= 0
     assert data["environment"]["backends"]["autograd"]["versions"]["autograd"]
 

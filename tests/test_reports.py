@@ -111,7 +111,7 @@ def test_html_page_is_self_contained_with_a_cell_per_result(real_run) -> None:
 
 def every_status() -> Report:
     """A report with one result of each status, as the harness would fill it."""
-    tol = {"rtol": 1e-06, "atol": 1e-12}
+    tol = {"rtol": 1e-06, "floor": 1e-09, "allowed": 1e-06}
     numbers = {"max_abs_error": 1e-12, "max_rel_error": 2.9e-13, "tolerance": tol}
     return Report(complete=False, environment={}, results=[
         Result("polynomial-float64", "jax", Status.PASS, "grad", "float64", **numbers),
