@@ -86,6 +86,28 @@ def test_crashes_hangs_and_memory_become_errors_and_the_rest_is_intact(
     assert str(os.getpid()) not in workers["planted"]
 
 
+def test_after_two_timeouts_in_a_row_a_backend_is_not_tried_again(tmp_path, monkeypatch) -> None:
+    """A hanging plug-in costs two timeouts, not one per spec: its other cases are ERROR at
+    once, and no worker is started for them; other backends are not affected."""
+    require_backend("autograd")
+    five = [s for s in starter_specs()
+            if s.name in (*SPECS, "polynomial-float32", "mlp-vjp-float32")]
+    monkeypatch.setenv("PLANTED_PIDS", str(tmp_path))
+    report = run(five, [planted_faults.HangAlways(), planted_faults.Planted()],
+                 executor=in_workers(WorkerOptions(jobs=2, timeout=1.0)))
+    got = [r for r in report.results if r.backend == "hang-always"]
+    assert len(five) == 5 and [r.status for r in got] == [Status.ERROR] * 5
+    timed_out = [r.message.startswith("timeout: no answer within 1 s") for r in got]
+    assert timed_out == [True, True, False, False, False]
+    for result in got[2:]:
+        assert result.message == ("not run: the backend timed out twice in a row "
+                                  "(--timeout 1 s), so its remaining cases were not tried")
+    tried = (tmp_path / "hang-always").read_text().splitlines()
+    assert [line.split()[1] for line in tried] == [s.name for s in five[:2]]
+    assert len({line.split()[0] for line in tried}) == 2  # the hung worker was replaced once
+    assert {r.status for r in report.results if r.backend == "planted"} == {Status.PASS}
+
+
 def test_outputs_come_back_as_numpy_or_as_a_description(specs) -> None:
     backends = [planted_faults.liar("tensor"), planted_faults.liar("float32")]
     report = run(specs, backends, executor=in_workers(WorkerOptions(jobs=2, timeout=30)))
