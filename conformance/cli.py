@@ -93,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="run only specs whose name matches this glob, e.g. 'seed*'; repeat "
                           "for several (default: the whole catalog)")
     run.add_argument("--json", metavar="PATH", type=Path,
-                     help="also write the JSON report (schema in README) to PATH")
+                     help="also write the JSON report (schema in README) to PATH; like "
+                          "--junit and --html, checked before the run (writable, not the "
+                          "file of another report)")
     run.add_argument("--junit", metavar="PATH", type=Path,
                      help="also write JUnit XML (one test case per result) to PATH, for CI")
     run.add_argument("--html", metavar="PATH", type=Path,
@@ -108,7 +110,8 @@ def _parser() -> argparse.ArgumentParser:
                      type=_number(float, 1e-3, "a number of seconds > 0", _timeout_bound),
                      help="per case (spec x backend, framework import included): a case "
                           "still running after it is ERROR 'timeout' and its worker is "
-                          f"replaced (default: {DEFAULT_TIMEOUT:g})")
+                          "replaced; after two timeouts in a row a backend's other cases are "
+                          f"not tried (default: {DEFAULT_TIMEOUT:g}, at most {MAX_TIMEOUT:g})")
     run.add_argument("--memory-limit", metavar="MIB",
                      type=_number(int, 1, "a whole number >= 1", _memory_bound),
                      help="address-space limit of each worker in MiB (RLIMIT_AS); TensorFlow "
