@@ -44,16 +44,62 @@ def write_json(report: Report, path: str | os.PathLike[str]) -> None:
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to a temporary file, then rename it: readers never see half a report."""
+    """Write ``text`` to a temporary file, then rename it: readers never see half a report.
+
+    The file gets the mode a plain ``open`` would give (0666 less the umask), not the 0600
+    of a temporary file, so CI artifact uploaders and colleagues can read it.
+    """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    fd, tmp = _temporary(target)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _temporary(target: Path) -> tuple[int, str]:
+    """A new temporary file beside ``target`` (the same directory, so the rename is atomic)."""
+    return tempfile.mkstemp(prefix=f".{target.name[:64]}.", dir=target.parent)
+
+
+def _umask() -> int:
+    """This process's umask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def unwritable(path: str | os.PathLike[str]) -> str | None:
+    """Why :func:`write_atomic` could not write ``path``, or None when it can: tried by
+    creating (and removing) its temporary file, so a read-only place, ``/proc`` or a name
+    too long for the file system is found before a run rather than after it."""
+    target = Path(path)
+    try:
+        if not target.parent.is_dir():
+            return f"directory {target.parent} does not exist"
+        try:
+            limit = os.pathconf(target.parent, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            limit = 255
+        if len(os.fsencode(target.name)) > limit:
+            return f"the file name is longer than {limit} bytes; give a shorter one"
+        if target.is_dir():
+            return "is a directory; give a file path"
+    except OSError as exc:  # a folder name too long, a loop of links ...
+        return f"cannot be used ({exc.strerror or exc})"
+    try:
+        fd, tmp = _temporary(target)
+    except OSError as exc:
+        return f"cannot create a file in {target.parent} ({exc.strerror or exc})"
+    os.close(fd)
+    os.unlink(tmp)
+    if target.exists() and not os.access(target, os.W_OK):
+        return "not writable"
+    return None
 
 
 def _jsonable(value: Any) -> Any:
@@ -93,12 +139,28 @@ def grid(report: Report) -> tuple[list[str], list[tuple[str, list[Result | None]
     return backends, [(s, [by_case.get((s, b)) for b in backends]) for s in specs]
 
 
+#: Reproduce snippets printed under the table; the others are only in the JSON report.
+MAX_SNIPPETS = 3
+
+
 def notes(report: Report) -> list[tuple[Status, str]]:
-    """The lines under the table: why each case did not pass, and each skipped backend once."""
-    lines = [(r.status, f"{r.status.value} {r.spec} on {r.backend}: {r.message}"
-                        + (f"\n  reproduce: python - <<'EOF'\n{r.reproduce}\nEOF" if r.reproduce
-                           else ""))
-             for r in report.results if r.status not in (Status.PASS, Status.SKIPPED) and r.message]
+    """The lines under the table: why each case did not pass (with the first
+    :data:`MAX_SNIPPETS` reproduce snippets, and how many more the JSON report holds), and
+    each skipped backend once."""
+    lines, shown = [], 0
+    for r in report.results:
+        if r.status in (Status.PASS, Status.SKIPPED) or not r.message:
+            continue
+        text = f"{r.status.value} {r.spec} on {r.backend}: {r.message}"
+        if r.reproduce and shown < MAX_SNIPPETS:
+            shown += 1
+            text += (f"\n  reproduce (the JSON report's \"reproduce\" field, as a shell "
+                     f"command):\npython - <<'EOF'\n{r.reproduce}\nEOF")
+        lines.append((r.status, text))
+    more = sum(bool(r.reproduce) for r in report.results) - shown
+    if more:
+        lines.append((Status.FAIL, f"... and {more} more reproduce snippet{'s' * (more > 1)} "
+                                   "in the JSON report (field \"reproduce\")"))
     skipped = {r.backend: r.message for r in report.results if r.status is Status.SKIPPED}
     return lines + [(Status.SKIPPED, f"SKIPPED {b}: {why}") for b, why in skipped.items()]
 

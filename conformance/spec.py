@@ -81,16 +81,18 @@ class Spec:
         normalize(self, "arrays", _check_arrays("arrays", self.arrays))
         normalize(self, "wrt", _check_wrt(self.wrt, self.arrays))
         normalize(self, "roles", _check_roles(self.roles, self.arrays))
-        normalize(self, "tags", tuple(self.tags))
+        normalize(self, "tags", _check_tags(self.tags))
         self._check_directions()
-        try:
-            output = self.evaluate(np, self.arrays)
-        except SpecError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - whatever the user's fn raised
-            raise SpecError("fn", f"raised {type(exc).__name__}: {exc} when run with xp=numpy",
-                            "make fn run on numpy arrays with the spec's shapes") from exc
-        self._check_output(output)
+        self._check_fits_dtype()
+        self._check_output(self._run_numpy(self.arrays))
+        if self.dtype != "float64":  # the value a backend computes, in the spec's dtype
+            with np.errstate(all="ignore"):
+                low = self._run_numpy(self.cast())
+            if not _all_finite(low):
+                raise SpecError("fn", f"output overflows (NaN or Inf) when computed in "
+                                f"{self.dtype}, though finite in float64",
+                                f"scale the arrays so fn stays finite in {self.dtype}, or use "
+                                "dtype='float64'")
 
     # -- derived views -------------------------------------------------------------------
 
@@ -130,6 +132,29 @@ class Spec:
 
     # -- validation helpers ----------------------------------------------------------------
 
+    def _run_numpy(self, arrays: Mapping[str, np.ndarray]) -> Any:
+        """``fn`` on numpy; whatever it raises is a SpecError on ``fn``."""
+        try:
+            return self.evaluate(np, arrays)
+        except SpecError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the user's fn raised
+            raise SpecError("fn", f"raised {type(exc).__name__}: {exc} when run with xp=numpy",
+                            "make fn run on numpy arrays with the spec's shapes") from exc
+
+    def _check_fits_dtype(self) -> None:
+        """Every array, tangent and cotangent is finite once cast to the spec's dtype."""
+        largest = float(np.finfo(self.dtype).max)
+        fields = {**{f"arrays[{k!r}]": v for k, v in self.arrays.items()},
+                  **{f"tangents[{k!r}]": v for k, v in self.tangents.items()},
+                  **({"cotangent": self.cotangent} if self.cotangent is not None else {})}
+        for where, values in fields.items():
+            peak = float(np.max(np.abs(values)))
+            if peak > largest:
+                raise SpecError(where, f"holds {peak:.3g}, beyond {self.dtype}'s largest "
+                                f"number {largest:.3g}",
+                                f"scale it below {largest:.3g}, or use dtype='float64'")
+
     def _check_directions(self) -> None:
         needs_tangents = self.kind in ("jvp", "hvp")
         given = not (self.tangents is None
@@ -165,6 +190,7 @@ class Spec:
                             "a cotangent is only for vjp specs; drop it")
 
     def _check_output(self, output: Any) -> None:
+        """``fn``'s value at the spec's arrays: a finite float array of the kind's shape."""
         try:
             out = np.asarray(output)
         except Exception as exc:  # noqa: BLE001 - any failure to convert is the user's output
@@ -191,6 +217,29 @@ def _check_name(name: Any) -> None:
         raise SpecError("name", f"{name!r} is not a non-empty string", "give the spec a name")
     if any(c.isspace() for c in name):
         raise SpecError("name", f"{name!r} contains whitespace", "use '-' or '_' instead of spaces")
+    if not name.isprintable():  # NUL, ESC ...: reports (JUnit XML, terminals) must show it
+        raise SpecError("name", f"{name!r} contains a control character",
+                        "use printable characters only")
+
+
+def _all_finite(output: Any) -> bool:
+    """Whether ``output`` (anything fn returned) converts to an all-finite float array."""
+    try:
+        return bool(np.all(np.isfinite(np.asarray(output, dtype=np.float64))))
+    except (TypeError, ValueError):
+        return True  # not numbers at all: _check_output has said so for the float64 value
+
+
+def _check_tags(tags: Any) -> tuple[str, ...]:
+    if isinstance(tags, str) or not isinstance(tags, tuple | list):
+        raise SpecError("tags", f"{tags!r} is not a tuple of strings",
+                        "write tags=('fast',), not tags='fast'" if isinstance(tags, str)
+                        else "give a tuple of strings, e.g. tags=('fast', 'model')")
+    bad = [t for t in tags if not isinstance(t, str) or not t or not t.isprintable()]
+    if bad:
+        raise SpecError("tags", f"{bad[0]!r} is not a non-empty printable string",
+                        "give a tuple of strings, e.g. tags=('fast', 'model')")
+    return tuple(tags)
 
 
 def _check_arrays(field_name: str, arrays: Any) -> dict[str, np.ndarray]:

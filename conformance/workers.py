@@ -11,7 +11,9 @@ A case with no answer after ``timeout`` seconds becomes ERROR ``timeout``, with 
 where it was stuck (faulthandler, on ``SIGUSR1``), and its worker is killed; a worker that
 dies (abort, segfault, killed for memory) gives ERROR with the signal or exit code and the
 last lines of its stderr. A fresh worker then takes the backend's remaining cases; answers
-already received are kept.
+already received are kept. After two timeouts in a row a backend's remaining cases are ERROR
+at once ("not run: the backend timed out twice"): a hanging backend costs two timeouts, not
+one per spec.
 
 Start method: ``fork`` when no framework is loaded in this process, which is always the case
 for the ``gradparity`` command (the parent never imports one): it is fast and needs nothing to
@@ -40,6 +42,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,6 +67,8 @@ WHERE_SIGNAL = signal.SIGUSR1
 _WHERE_WAIT_S = 1.0
 #: How long a worker gets to exit by itself after its last case.
 _EXIT_GRACE_S = 2.0
+#: Timeouts in a row after which a backend's remaining cases are not run.
+TIMEOUTS_IN_A_ROW = 2
 
 Calls = Sequence[dict[str, np.ndarray]]
 
@@ -222,7 +227,7 @@ class _Worker:
             self.process.kill()
         self.process.join()
         self.conn.close()
-        os.unlink(self.log_path)
+        Path(self.log_path).unlink(missing_ok=True)
 
 
 def _unsendable(value: Any) -> str | None:
@@ -245,6 +250,7 @@ class _Lane:
         self.worker: _Worker | None = None
         self.refused: dict[int, str] = {}
         self.specs: Sequence[Spec | None] = specs
+        self.timeouts = 0  # in a row; an answer or a crash resets it
         if context.get_start_method() != "fork":
             self._keep_sendable(specs)
 
@@ -274,6 +280,11 @@ class _Lane:
         before it could take them)."""
         while self.pending:
             index = self.pending.popleft()
+            if self.timeouts >= TIMEOUTS_IN_A_ROW:
+                yield index, self.index, Outcome(Status.ERROR, message=(
+                    f"not run: the backend timed out twice in a row (--timeout "
+                    f"{self.options.timeout:g} s), so its remaining cases were not tried"))
+                continue
             if index in self.refused:
                 yield index, self.index, Outcome(Status.ERROR, message=self.refused[index])
                 continue
@@ -299,7 +310,9 @@ class _Lane:
             if outcome is None:
                 outcome = Outcome(Status.ERROR, message=worker.death())
                 self.replace()
+            self.timeouts = 0
         elif now >= worker.deadline:
+            self.timeouts += 1
             where = worker.where_stuck()
             outcome = Outcome(Status.ERROR, message=f"timeout: no answer within "
                               f"{self.options.timeout:g} s; the worker was killed and replaced"
@@ -319,9 +332,10 @@ class _Lane:
         self.close(kill=True)
 
     def close(self, kill: bool = False) -> None:
-        if self.worker is not None:
-            self.worker.stop(kill)
-            self.worker = None
+        """Stop the worker, if any; forgotten first, so an interrupted stop is never repeated."""
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.stop(kill)
 
 
 def in_workers(options: WorkerOptions | None = None) -> Executor:

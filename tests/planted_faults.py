@@ -80,6 +80,13 @@ class Hang(Planted):
         time.sleep(3600)
 
 
+class HangAlways(Hang):
+    """Hangs on every spec: after two timeouts in a row its other cases must not be tried."""
+
+    name = "hang-always"
+    on = "*"
+
+
 class MemoryHog(Planted):
     """Allocates without bound (untouched pages: only an address-space limit stops it)."""
 
