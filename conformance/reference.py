@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from conformance.spec import Spec
+from conformance.spec import Spec, is_index_dtype
 
 #: Base step of first-derivative differences, relative to max(1, |x|).
 FIRST_STEP = 2e-3
@@ -172,7 +172,8 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
     backend is judged on the numbers it was actually given.
     """
     def as64(values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {k: v.astype(np.float64) for k, v in spec.cast(values).items()}
+        return {k: v if is_index_dtype(v.dtype) else v.astype(np.float64)
+                for k, v in spec.cast(values).items()}
 
     arrays64 = as64(spec.arrays if arrays is None else arrays)
     scalarize = None
