@@ -45,16 +45,6 @@ class UnmatchedIdWarning(pytest.PytestWarning):
     """A skip or expected-failure file entry that matches no collected catalog test."""
 
 
-def _as_backend(backend: BackendLike) -> Backend:
-    from backends import Backend, FunctionBackend, load
-
-    if isinstance(backend, Backend):
-        return backend
-    if isinstance(backend, str):
-        return load(backend)
-    return FunctionBackend(getattr(backend, "__name__", "user-code"), backend)
-
-
 def verdict(result: Result) -> Result:
     """Turn a result into a test outcome: skip when the case was not computed (framework
     missing, kind unsupported), raise :class:`GradientMismatch` on FAIL or ERROR."""
@@ -78,10 +68,11 @@ def assert_gradients(spec: Spec, backend: BackendLike) -> Result:
     :class:`GradientMismatch` naming the diagnoses, the worst element and the tolerance; a
     backend that is not installed or does not compute this kind skips the test.
     """
+    from conformance.api import as_backend
     from conformance.harness import check
 
     __tracebackhide__ = True
-    return verdict(check(spec, _as_backend(backend)))
+    return verdict(check(spec, as_backend(backend)))
 
 
 # --- skip and expected-failure files -------------------------------------------------------
