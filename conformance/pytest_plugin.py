@@ -8,6 +8,7 @@ For users, in any test (same harness, probes and diagnoses as ``gradparity run``
 For plug-in authors, the catalog as a pytest run with one item per case, ``spec[backend]``::
 
     pytest --gradparity-backend mine [--gradparity-spec 'seed*'] [--gradparity-xfails FILE]
+    pytest --gradparity-backend jax --gradparity-catalog my_specs.py   # a user's own cases
 
 Without ``--gradparity-backend`` it collects nothing and only adds header lines, read from
 package metadata: loaded into every pytest run of the environment, it imports no framework.
@@ -137,6 +138,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "case is collected. With no test paths given, only the catalog runs.")
     group.addoption("--gradparity-spec", action="append", default=[], metavar="GLOB",
                     help="only catalog specs whose name matches, e.g. 'seed*'; repeatable")
+    group.addoption("--gradparity-catalog", action="append", default=[], metavar="PATH|MODULE",
+                    help="run the specs of this catalog: a .py file or package.module with "
+                         "specs(), a name registered in the gradparity.catalogs entry-point "
+                         "group, or 'builtin'; repeatable (default: the built-in catalog and "
+                         "every registered one)")
     group.addoption("--gradparity-skips", metavar="PATH", type=Path,
                     help="file of catalog test ids to skip, one 'spec[backend]' per line "
                          "('*' wildcards, '# reason')")
@@ -159,11 +165,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if not names:
         return
     from backends.registry import BackendNotFound, known, load
-    from conformance.catalog import NoSpecMatched, catalog, select
+    from conformance.catalog import NoSpecMatched, select
+    from conformance.user_catalogs import CatalogError, load_catalogs
 
     try:
         backends = [load(n) for n in (list(known()) if "all" in names else names)]
-        specs = select(catalog(), config.getoption("gradparity_spec"))
+        catalogs = load_catalogs(config.getoption("gradparity_catalog"))
+        specs = select(catalogs.specs, config.getoption("gradparity_spec"))
+    except CatalogError as exc:
+        raise pytest.UsageError(exc.message("--gradparity-catalog")) from None
     except (BackendNotFound, NoSpecMatched) as exc:
         raise pytest.UsageError(f"gradparity: {exc}") from None
     config.stash[SELECTION] = Selection(backends, specs, _id_file(config, "gradparity_skips"),

@@ -21,10 +21,10 @@ NEEDS_REPRODUCTION = (Status.FAIL, Status.ERROR, Status.CONVENTION)
 SNIPPET = """\
 import numpy as np
 from backends import load
-from conformance.catalog import find
+{finder}
 from conformance.harness import check
 from conformance.reference import compute_reference
-spec = find({spec!r}).with_arrays(**np.load({arrays!r}))
+spec = {found}.with_arrays(**np.load({arrays!r}))
 print(load({backend!r}).prepare(spec)(spec.cast()))   # the backend's answer
 print(compute_reference(spec).expected)              # the float64 reference
 print(check(spec, load({backend!r})).message)        # the verdict, probes included"""
@@ -35,10 +35,12 @@ def _file_name(spec: str, backend: str) -> str:
 
 
 def attach_reproductions(report: Report, specs: Sequence[Spec], directory: Path,
-                         loaders: dict[str, str]) -> None:
+                         loaders: dict[str, str], origins: dict[str, str] | None = None) -> None:
     """Save the arrays of every case that did not pass and attach its snippet.
 
-    ``loaders`` maps each backend's name to what loads it (``tf-graph``, ``pkg.mod:Class``).
+    ``loaders`` maps each backend's name to what loads it (``tf-graph``, ``pkg.mod:Class``);
+    ``origins`` maps the name of each spec from a user's catalog to what loads that catalog
+    (its absolute path or module), so the snippet finds the spec there.
     """
     by_name = {s.name: s for s in specs}
     for result in report.results:
@@ -48,5 +50,10 @@ def attach_reproductions(report: Report, specs: Sequence[Spec], directory: Path,
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / _file_name(result.spec, result.backend)
         np.savez(path, **spec.arrays)
-        result.reproduce = SNIPPET.format(spec=result.spec, arrays=str(path),
+        origin = (origins or {}).get(result.spec)
+        finder, found = (("from conformance.catalog import find", f"find({result.spec!r})")
+                         if origin is None else
+                         ("from conformance.user_catalogs import find",
+                          f"find({result.spec!r}, {origin!r})"))
+        result.reproduce = SNIPPET.format(finder=finder, found=found, arrays=str(path),
                                           backend=loaders.get(result.backend, result.backend))
