@@ -213,7 +213,7 @@ def in_process(specs: Sequence[Spec], backends: Sequence[Backend],
 
 
 def judge_spec(spec: Spec, references: References, backends: Sequence[Backend],
-                outcomes: dict[int, Outcome]) -> list[Result]:
+               outcomes: dict[int, Outcome]) -> list[Result]:
     """Judge one spec's outcomes (keyed by backend index); backends without one are NOT_RUN."""
     answers: dict[str, dict[str, np.ndarray]] = {}
     spec_results = []
