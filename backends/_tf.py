@@ -67,6 +67,14 @@ def tensorflow() -> Any:
     return tf
 
 
+def dense(gradient: Any) -> Any:
+    """A gradient as a dense tensor: a gather's (``take``, embedding lookup) comes back as
+    ``tf.IndexedSlices``, which numpy and the output contract cannot take."""
+    tf = tensorflow()
+    return tf.convert_to_tensor(gradient) if isinstance(gradient, tf.IndexedSlices) \
+        else gradient
+
+
 class _Namespace:
     """``tensorflow.experimental.numpy`` plus the ``linalg`` functions specs commonly use."""
 

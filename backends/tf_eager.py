@@ -132,7 +132,7 @@ class _TracedProgram:
         as_tensors = {n: self.tf.constant(a) for n, a in {**wrt, **fixed}.items()}
         value, derivatives = self.function({n: as_tensors[n] for n in wrt},
                                            {n: as_tensors[n] for n in fixed})
-        return to_numpy({"value": value, **derivatives})
+        return to_numpy({"value": value, **{n: _tf.dense(d) for n, d in derivatives.items()}})
 
     def trace_count(self) -> int:
         """How many times the spec's computation has been traced."""

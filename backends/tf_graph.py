@@ -93,7 +93,7 @@ class _ModelGraphProgram(_GraphProgram):
 
 def _build_function(spec: Spec, tf: Any, graph: Any, session: Any,
                     with_derivatives: bool) -> _GraphProgram:
-    placeholders = {n: tf.compat.v1.placeholder(spec.dtype, a.shape, name=n)
+    placeholders = {n: tf.compat.v1.placeholder(spec.dtype_of(n), a.shape, name=n)
                     for n, a in spec.arrays.items()}
     gradients = _zero_filled(tf, tf.compat.v1.gradients)
     inner = _inner_grad(gradients) if spec.uses_grad else None
@@ -137,10 +137,12 @@ def _build_model(spec: Spec, tf: Any, graph: Any, session: Any,
 
 
 def _zero_filled(tf: Any, gradients: Callable) -> Gradients:
-    """``gradients(y, xs)`` with zeros where a source does not reach ``y``."""
+    """``gradients(y, xs)`` with zeros where a source does not reach ``y``, densified (a
+    gather's gradient is ``IndexedSlices``)."""
     def filled(y: Any, xs: list) -> list:
         found = gradients(y, xs)
-        return [tf.zeros_like(x) if g is None else g for g, x in zip(found, xs, strict=True)]
+        return [tf.zeros_like(x) if g is None else _tf.dense(g)
+                for g, x in zip(found, xs, strict=True)]
     return filled
 
 

@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--spec", "-s", action="append", metavar="GLOB",
                      help="run only specs whose name matches this glob, e.g. 'seed*'; repeat "
                           "for several (default: the whole catalog)")
+    _catalog_option(run)
     run.add_argument("--json", metavar="PATH", type=Path,
                      help="also write the JSON report (schema in README) to PATH; like "
                           "--junit and --html, checked before the run (writable, not the "
@@ -134,10 +135,21 @@ def _parser() -> argparse.ArgumentParser:
         description="Print what a diagnosis means, how it shows, and the fix. Without a "
                     "code, list every code with its title.")
     explain.add_argument("code", nargs="?", help="a diagnosis code, e.g. stale-session")
-    commands.add_parser("specs", help="list the catalog's specs",
-                        description="List every spec of the built-in catalog with its kind, "
-                                    "dtype and description.")
+    specs = commands.add_parser("specs", help="list the catalog's specs",
+                                description="List every spec of the catalog (built-in and "
+                                            "registered, or those given with --catalog) with "
+                                            "its kind, dtype and description.")
+    _catalog_option(specs)
     return parser
+
+
+def _catalog_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--catalog", "-c", action="append", metavar="PATH|MODULE",
+                         help="a catalog of your own specs: a .py file or an importable "
+                              "package.module defining specs() that returns a list of Spec, "
+                              "a name registered in the gradparity.catalogs entry-point group, "
+                              "or 'builtin'; repeat for several (default: the built-in catalog "
+                              "and every registered one)")
 
 
 def _fail(message: str) -> int:
@@ -215,11 +227,12 @@ def _nothing_checked(report: Report) -> str | None:
 def cmd_run(args: argparse.Namespace) -> int:
     from backends.registry import BackendNotFound, known, load
     from conformance import report as reporting
-    from conformance.catalog import NoSpecMatched, catalog, select
+    from conformance.catalog import NoSpecMatched, select
     from conformance.harness import in_process, run
     from conformance.html_report import write_html
     from conformance.junit import write_junit
     from conformance.repro import attach_reproductions
+    from conformance.user_catalogs import CatalogError, load_catalogs
     from conformance.workers import WorkerOptions, in_workers
 
     writers = {"--json": (args.json, reporting.write_json),
@@ -229,7 +242,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         loaders = list(args.backend or known())
         backends = [load(name) for name in loaders]
-        specs = select(catalog(), args.spec)
+        catalogs = load_catalogs(args.catalog)
+        specs = select(catalogs.specs, args.spec)
+    except CatalogError as exc:
+        return _fail(exc.message())
     except (BackendNotFound, NoSpecMatched) as exc:
         return _fail(str(exc))
     if problem := _check_backends(backends):
@@ -249,7 +265,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop.stopping = True  # from here on, only the reports and the table are left
         if args.json is not None:
             attach_reproductions(result, specs, _cases_folder(args.json),
-                                 {b.name: ref for b, ref in zip(backends, loaders)})
+                                 {b.name: ref for b, ref in zip(backends, loaders)},
+                                 catalogs.origin)
         for path, write in writers.values():  # before printing: a closed stdout loses no report
             if path is not None:
                 write(result, path)
@@ -288,9 +305,13 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 def cmd_specs(args: argparse.Namespace) -> int:
-    from conformance.catalog import catalog
+    from conformance.user_catalogs import CatalogError, load_catalogs
 
-    for spec in catalog():
+    try:
+        specs = load_catalogs(args.catalog).specs
+    except CatalogError as exc:
+        return _fail(exc.message())
+    for spec in specs:
         print(f"{spec.name:44} {spec.kind:9} {spec.dtype:8} {spec.description}")
     return EXIT_OK
 

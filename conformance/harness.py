@@ -229,8 +229,8 @@ def in_process(specs: Sequence[Spec], backends: Sequence[Backend],
             yield i, j, execute(backend, spec, calls[i], timings)
 
 
-def _judge_spec(spec: Spec, references: References, backends: Sequence[Backend],
-                outcomes: dict[int, Outcome]) -> list[Result]:
+def judge_spec(spec: Spec, references: References, backends: Sequence[Backend],
+               outcomes: dict[int, Outcome]) -> list[Result]:
     """Judge one spec's outcomes (keyed by backend index); backends without one are NOT_RUN."""
     answers: dict[str, dict[str, np.ndarray]] = {}
     spec_results = []
@@ -272,7 +272,7 @@ def run(specs: Sequence[Spec], backends: Sequence[Backend],
     judged: dict[int, list[Result]] = {}
 
     def settle(i: int) -> None:
-        judged[i] = _judge_spec(specs[i], References(specs[i], plans[i]), backends, outcomes[i])
+        judged[i] = judge_spec(specs[i], References(specs[i], plans[i]), backends, outcomes[i])
         for result in judged[i]:
             if on_result:
                 on_result(result)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from conformance.differences import Estimate, complex_step, directional, mixed, settle
-from conformance.spec import Spec
+from conformance.spec import Spec, is_index_dtype
 
 #: At or below this many scalars in ``wrt``, the reference computes full derivatives.
 FULL_LIMIT = 512
@@ -163,7 +163,8 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
     backend is judged on the numbers it was actually given.
     """
     def as64(values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {k: v.astype(np.float64) for k, v in spec.cast(values).items()}
+        return {k: v if is_index_dtype(v.dtype) else v.astype(np.float64)
+                for k, v in spec.cast(values).items()}
 
     arrays64 = as64(spec.arrays if arrays is None else arrays)
     scalarize = None

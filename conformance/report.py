@@ -5,7 +5,9 @@ JSON schema (``schema_version`` 1): ``{"schema_version", "complete", "environmen
 "results": [{"spec", "backend", "status", "kind", "dtype", "diagnoses", "max_abs_error",
 "max_rel_error", "tolerance", "reference_mode", "worst", "pairwise", "message",
 "seconds", "median_call_seconds", "forward_ratio"}, ...]}`` (the last two are null without
-``--timings``). The file is written atomically (temporary file, then rename).
+``--timings``), and ``"outliers": {"backends": [{"backend", "differs_from", "cases"}],
+"reference_apart": [spec, ...]}`` (see conformance.outliers). The file is written
+atomically (temporary file, then rename).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance.diagnoses import DIAGNOSES
+from conformance.outliers import find_outliers
 from conformance.results import Report, Result, Status
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "complete": report.complete,
         "environment": report.environment,
         "results": [r.to_json() for r in report.results],
+        "outliers": find_outliers(report).to_json(),
     }
 
 
@@ -178,6 +182,8 @@ def table(report: Report) -> str:
     if below:
         lines.append("")
     lines += [text for _, text in below]
+    apart = find_outliers(report).lines()
+    lines += ["", *apart] if apart else []
     lines += ["", summary(report)]
     return "\n".join(lines)
 
@@ -240,6 +246,8 @@ def print_table(report: Report, console: Console) -> None:
     console.print(shown)
     for status, text in notes(report):
         console.print(Text(text, style=STYLES[status]))
+    for line in find_outliers(report).lines():
+        console.print(Text(line, style="bold"))
     totals = Text(", ").join(Text(f"{n} {s.value}", style=STYLES[s])
                              for s, n in counts(report.results).items())
     console.print(totals if report.complete else Text.assemble(totals, " (INCOMPLETE run)"))

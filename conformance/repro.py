@@ -31,10 +31,10 @@ SNIPPET = """\
 # gradparity reproduce: {status} of spec {spec!r} on backend {backend!r} (run with python)
 import numpy as np
 from backends import load
-from conformance.catalog import find
+{finder}
 from conformance.harness import check
 from conformance.reference import compute_reference
-spec = find({spec!r}).with_arrays(**np.load({arrays!r}))
+spec = {found}.with_arrays(**np.load({arrays!r}))
 print(load({backend!r}).prepare(spec)(spec.cast()))   # the backend's answer
 print(compute_reference(spec).expected)              # the float64 reference
 print(check(spec, load({backend!r})).message)        # the verdict, probes included"""
@@ -53,10 +53,12 @@ def _file_name(spec: str, backend: str, taken: Counter[str]) -> str:
 
 
 def attach_reproductions(report: Report, specs: Sequence[Spec], directory: Path,
-                         loaders: dict[str, str]) -> None:
+                         loaders: dict[str, str], origins: dict[str, str] | None = None) -> None:
     """Save the arrays of every case that did not pass and attach its snippet.
 
-    ``loaders`` maps each backend's name to what loads it (``tf-graph``, ``pkg.mod:Class``).
+    ``loaders`` maps each backend's name to what loads it (``tf-graph``, ``pkg.mod:Class``);
+    ``origins`` maps the name of each spec from a user's catalog to what loads that catalog
+    (its absolute path or module), so the snippet finds the spec there.
     """
     by_name: dict[str, list[Spec]] = defaultdict(list)
     for spec in specs:  # two specs may share a name: the k-th result of a pair is the k-th
@@ -73,6 +75,11 @@ def attach_reproductions(report: Report, specs: Sequence[Spec], directory: Path,
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / _file_name(result.spec, result.backend, taken)
         np.savez(path, **spec.arrays)
+        origin = (origins or {}).get(result.spec)
+        finder, found = (("from conformance.catalog import find", f"find({result.spec!r})")
+                         if origin is None else
+                         ("from conformance.user_catalogs import find",
+                          f"find({result.spec!r}, {origin!r})"))
         result.reproduce = SNIPPET.format(status=result.status.value, spec=result.spec,
-                                          arrays=str(path),
+                                          finder=finder, found=found, arrays=str(path),
                                           backend=loaders.get(result.backend, result.backend))

@@ -21,7 +21,9 @@ from conformance.differences import numeric_grad
 #: ``H @ tangents`` for a scalar output, shaped like the array.
 KINDS: tuple[str, ...] = ("grad", "jacobian", "jvp", "vjp", "hvp")
 #: What an array is to the computation; the harness perturbs ``param`` arrays in its probes.
-ROLES: tuple[str, ...] = ("input", "param", "target")
+#: ``index``: an integer or bool array that is never differentiated (token ids, class labels,
+#: gather indices, masks); it keeps its dtype and reaches the reference and backends unchanged.
+ROLES: tuple[str, ...] = ("input", "param", "target", "index")
 DTYPES: tuple[str, ...] = ("float64", "float32")
 #: Names an array may not take: ``value`` is the program's output key, the others are
 #: the arguments ``fn`` receives besides the arrays.
@@ -78,7 +80,7 @@ class Spec:
             raise SpecError("dtype", f"unknown dtype {self.dtype!r}",
                             f"use one of {', '.join(DTYPES)}")
         normalize = object.__setattr__  # the dataclass is frozen; validation stores clean copies
-        normalize(self, "arrays", _check_arrays("arrays", self.arrays))
+        normalize(self, "arrays", _check_arrays("arrays", self.arrays, _index_names(self.roles)))
         normalize(self, "wrt", _check_wrt(self.wrt, self.arrays))
         normalize(self, "roles", _check_roles(self.roles, self.arrays))
         normalize(self, "tags", _check_tags(self.tags))
@@ -107,9 +109,16 @@ class Spec:
         return sum(self.arrays[n].size for n in self.wrt)
 
     def cast(self, arrays: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        """The arrays (default: the spec's own) in the spec's dtype, as backends get them."""
+        """The arrays (default: the spec's own) in the spec's dtype, as backends get them;
+        index arrays (integer or bool) keep their own dtype."""
         source = self.arrays if arrays is None else arrays
-        return {k: np.array(v, dtype=self.dtype) for k, v in source.items()}
+        return {k: np.array(v, dtype=self.dtype_of(k, v)) for k, v in source.items()}
+
+    def dtype_of(self, name: str, array: np.ndarray | None = None) -> str:
+        """The dtype backends get array ``name`` in: the spec's, or an index array's own."""
+        array = self.arrays.get(name) if array is None else array
+        return str(array.dtype) if array is not None and is_index_dtype(array.dtype) \
+            else self.dtype
 
     def evaluate(self, xp: Any, arrays: Mapping[str, Any], grad: Callable | None = None) -> Any:
         """Call ``fn`` with the namespace ``xp`` (and ``grad`` if the spec uses one)."""
@@ -242,7 +251,19 @@ def _check_tags(tags: Any) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def _check_arrays(field_name: str, arrays: Any) -> dict[str, np.ndarray]:
+def is_index_dtype(dtype: Any) -> bool:
+    """Whether arrays of ``dtype`` are index arrays (integer or bool), never differentiated."""
+    return np.dtype(dtype).kind in "biu"
+
+
+def _index_names(roles: Any) -> frozenset[str]:
+    """The array names given role ``index`` (roles themselves are checked later)."""
+    return frozenset(n for n, r in roles.items() if r == "index") \
+        if isinstance(roles, Mapping) else frozenset()
+
+
+def _check_arrays(field_name: str, arrays: Any,
+                  index: frozenset[str] = frozenset()) -> dict[str, np.ndarray]:
     if not isinstance(arrays, Mapping):
         raise SpecError(field_name, f"is a {type(arrays).__name__}, not a mapping",
                         "pass a dict of name -> float array")
@@ -260,6 +281,23 @@ def _check_arrays(field_name: str, arrays: Any) -> dict[str, np.ndarray]:
         except Exception as exc:  # noqa: BLE001 - ragged lists etc.
             raise SpecError(where, f"cannot be made an array ({exc})",
                             "pass a rectangular float array") from None
+        if key in index:
+            if not is_index_dtype(arr.dtype):
+                raise SpecError(where, f"has role 'index' but dtype {arr.dtype}",
+                                "role 'index' is for integer or bool arrays; give a float "
+                                "array role 'input' (or convert it with astype(np.int64))")
+            if arr.size == 0:
+                raise SpecError(where, f"is empty (shape {arr.shape})",
+                                "give it at least one element")
+            stored = np.array(arr)
+            stored.setflags(write=False)
+            checked[key] = stored
+            continue
+        if is_index_dtype(arr.dtype) and field_name == "arrays":
+            raise SpecError(where, f"has dtype {arr.dtype}, an integer or bool array",
+                            f"if it is never differentiated (ids, labels, indices, a mask) give "
+                            f"it role 'index': roles={{{key!r}: 'index'}}; else convert it, "
+                            f"e.g. np.asarray(a, dtype=np.float64)")
         if not (np.issubdtype(arr.dtype, np.floating) and arr.dtype.itemsize in (2, 4, 8)):
             raise SpecError(where, f"has dtype {arr.dtype}, not a real float",
                             "convert it, e.g. np.asarray(a, dtype=np.float64)")
@@ -288,6 +326,10 @@ def _check_wrt(wrt: Any, arrays: Mapping[str, np.ndarray]) -> tuple[str, ...]:
         if n not in arrays:
             raise SpecError("wrt", f"unknown array {n!r}",
                             f"choose from {', '.join(arrays) or 'the arrays'}")
+        if is_index_dtype(arrays[n].dtype):
+            raise SpecError("wrt", f"{n!r} is an index array (dtype {arrays[n].dtype}), which "
+                            "cannot be differentiated",
+                            f"drop {n!r} from wrt, or make it a float array to differentiate it")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SpecError("wrt", f"names {', '.join(dupes)} more than once", "list each name once")

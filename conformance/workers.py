@@ -20,7 +20,9 @@ for the ``gradparity`` command (the parent never imports one): it is fast and ne
 be picklable, so specs may hold lambdas. Once a framework is loaded here (a test process that
 imported TensorFlow, say), a forked child would inherit its threads' locks in any state, so
 ``spawn`` is used instead: specs and backends are pickled, and a case whose spec or backend
-cannot be (a lambda ``fn``) becomes an ERROR saying so.
+cannot be (a lambda ``fn``) becomes an ERROR saying so. Specs from a user's catalog file
+travel with the file's path; the worker loads it under the same module name before it
+unpickles them (conformance.user_catalogs.Portable).
 
 Workers ignore SIGINT (Ctrl-C is the parent's to handle), write stdout and stderr to a log
 file whose tail goes into crash messages, optionally run under an address-space limit
@@ -52,6 +54,7 @@ from conformance.harness import Executor, Outcome, execute
 from conformance.outputs import portable
 from conformance.results import Status
 from conformance.spec import Spec
+from conformance.user_catalogs import Portable
 
 #: Modules whose presence in this process makes ``fork`` unsafe (native threads, locks).
 FRAMEWORK_MODULES = ("tensorflow", "tf_keras", "jax", "jaxlib", "torch")
@@ -95,10 +98,11 @@ def choose_start_method() -> str:
     return "fork" if "fork" in multiprocessing.get_all_start_methods() and not loaded else "spawn"
 
 
-def _serve(backend: Backend, specs: Sequence[Spec | None], conn: Any, log_path: str,
+def _serve(backend: Backend, shipped: Portable, conn: Any, log_path: str,
            memory_limit_mib: int | None, parent_pid: int) -> None:
     """The worker's loop: receive ``(spec index, calls, timings)``, send back the portable
     outcome."""
+    specs: Sequence[Spec | None] = shipped.items
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND)
@@ -146,7 +150,8 @@ class _Worker:
         self.conn, child_conn = context.Pipe()
         self.process = context.Process(
             target=_serve, name=f"gradparity-{backend.name}",
-            args=(backend, specs, child_conn, self.log_path, memory_limit_mib, os.getpid()))
+            args=(backend, Portable(specs), child_conn, self.log_path, memory_limit_mib,
+                  os.getpid()))
         sys.stdout.flush()  # a forked child must not write this process's buffers again
         sys.stderr.flush()
         self.process.start()

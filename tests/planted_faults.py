@@ -129,6 +129,15 @@ class Tensor:
         raise TypeError("cannot pickle a Tensor")
 
 
+class Outlier(Planted):
+    """Off by 1 % on the targeted specs, where every other backend agrees: the outlier."""
+
+    name = "outlier"
+
+    def lie(self, spec: Spec, output: dict[str, np.ndarray]) -> Any:
+        return {k: v if k == "value" else v * 1.01 for k, v in output.items()}
+
+
 def _first(spec: Spec) -> str:
     return spec.wrt[0]
 

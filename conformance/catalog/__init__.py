@@ -10,10 +10,11 @@ from conformance.spec import Spec
 
 def catalog() -> list[Spec]:
     """Every built-in spec, starter cases first."""
+    from conformance.catalog.indexing import indexing_specs
     from conformance.catalog.seeds import seed_specs
     from conformance.catalog.starter import starter_specs
 
-    return starter_specs() + seed_specs()
+    return starter_specs() + indexing_specs() + seed_specs()
 
 
 def find(name: str) -> Spec:
