@@ -104,18 +104,22 @@ def notes(report: Report) -> list[tuple[Status, str]]:
 def table(report: Report) -> str:
     """Spec x backend table, then one line per case that did not pass, then the totals."""
     backends, specs = grid(report)
-    header = ["spec", *backends]
     rows = [[spec, *(cell(r) if r else "" for r in results)] for spec, results in specs]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines = aligned(["spec", *backends], rows)
     below = notes(report)
     if below:
         lines.append("")
     lines += [text for _, text in below]
     lines += ["", summary(report)]
     return "\n".join(lines)
+
+
+def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Plain-text columns: the header, a rule, then the rows, each column as wide as its
+    widest entry (shared by every table gradparity prints)."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            for row in [header, ["-" * w for w in widths], *rows]]
 
 
 def counts(results: Iterable[Result]) -> dict[Status, int]:
