@@ -207,18 +207,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_backends(args: argparse.Namespace) -> int:
     from backends.registry import BUILTIN, BackendNotFound, known, load
+    from conformance.report import aligned
 
+    rows = []
     for name, target in known().items():
         origin = "built-in" if name in BUILTIN else "plug-in"
         try:
             backend = load(name)
         except BackendNotFound as exc:
-            print(f"{name:12} {origin:8} broken: {exc}")
+            rows.append([name, origin, f"broken: {exc}", "", target])
             continue
         missing = backend.missing_modules()
         state = f"not installed ({', '.join(missing)})" if missing else "installed"
         versions = ", ".join(f"{m} {v}" for m, v in backend.versions().items() if not missing)
-        print(f"{name:12} {origin:8} {state:28} {versions}  [{target}]".rstrip())
+        rows.append([name, origin, state, versions or "-", target])
+    print("\n".join(aligned(["backend", "origin", "state", "versions", "class"], rows)))
     return EXIT_OK
 
 

@@ -237,6 +237,10 @@ def header(report: Report) -> str:
     lines.append("tolerances: " + "; ".join(
         f"{d} rtol={t['rtol']:g} atol={t['atol']:g}" for d, t in tols.items()))
     for name, info in env.get("backends", {}).items():
+        missing = [m for m, v in info["versions"].items() if v == "not installed"]
+        if missing:  # its pinned numerics would never apply
+            lines.append(f"{name}: not installed ({', '.join(missing)})")
+            continue
         versions = ", ".join(f"{m} {v}" for m, v in info["versions"].items()) or "-"
         numerics = ", ".join(f"{k}={v}" for k, v in info["numerics"].items())
         lines.append(f"{name}: {versions}" + (f" ({numerics})" if numerics else ""))
