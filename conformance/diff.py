@@ -43,17 +43,17 @@ class Diff:
     removed: list[Change] = field(default_factory=list)
     environment: list[str] = field(default_factory=list)
 
-    def sections(self) -> list[tuple[str, list[str]]]:
-        """(title, lines) for each kind of change, in the order the text shows them."""
+    def sections(self) -> list[tuple[str, str, list[str]]]:
+        """(title, what one entry is, lines) for each kind of change, in the text's order."""
         return [
-            ("regressions (newly FAIL or ERROR, or a new diagnosis)",
+            ("regressions (newly FAIL or ERROR, or a new diagnosis)", "regression",
              [str(c) for c in self.regressions]),
-            ("other status changes", [str(c) for c in self.status_changes]),
+            ("other status changes", "status change", [str(c) for c in self.status_changes]),
             (f"errors grown more than {GROWTH:g}x (not a regression while the status holds)",
-             [str(c) for c in self.grown]),
-            ("cases added", [str(c) for c in self.added]),
-            ("cases removed", [str(c) for c in self.removed]),
-            ("environment changes", self.environment),
+             f"error grown >{GROWTH:g}x", [str(c) for c in self.grown]),
+            ("cases added", "case added", [str(c) for c in self.added]),
+            ("cases removed", "case removed", [str(c) for c in self.removed]),
+            ("environment changes", "environment change", self.environment),
         ]
 
 
@@ -115,14 +115,24 @@ def environment_changes(old: Report, new: Report) -> list[str]:
 def text(found: Diff, old_name: str, new_name: str) -> str:
     """The diff for a terminal or a CI log, ending with one summary line."""
     lines = [f"gradparity diff {old_name} -> {new_name}"]
-    for title, entries in found.sections():
+    sections = found.sections()
+    for title, _, entries in sections:
         if entries:
             lines += ["", f"{title}:", *(f"  {e}" for e in entries)]
-    verdict = (f"{len(found.regressions)} regressions" if found.regressions
-               else "no regression")
-    counts = ", ".join(f"{len(entries)} {title.split(' (')[0]}"
-                       for title, entries in found.sections()[1:] if entries)
-    return "\n".join([*lines, "", verdict + (f"; {counts}" if counts else "")])
+    regressions = _count(len(found.regressions), "regression") if found.regressions else (
+        "no regression")
+    others = ", ".join(_count(len(entries), one) for _, one, entries in sections[1:] if entries)
+    return "\n".join([*lines, "", regressions + (f"; {others}" if others else "")])
+
+
+def _count(n: int, one: str) -> str:
+    """``1 case added``, ``2 cases added``, ``2 status changes``: the noun in plural."""
+    if n == 1:
+        return f"{n} {one}"
+    first, _, rest = one.partition(" ")
+    if first in ("case", "error", "regression"):
+        return f"{n} {first}s" + (f" {rest}" if rest else "")
+    return f"{n} {one}s"
 
 
 def _verdict(result: Result) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,12 +20,31 @@ from conformance.report_file import read_report
 from conformance.results import Result, Status
 
 DATA = Path(__file__).parent / "data"
+README = Path(__file__).resolve().parent.parent / "README.md"
 OLD, NEW = DATA / "jax-0.4.30.json", DATA / "jax-0.10.2.json"
 
 
-def gradparity(*args: str) -> subprocess.CompletedProcess:
+def gradparity(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "conformance.cli", *map(str, args)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def readme_block(marker: str) -> list[str]:
+    """The lines of README's code block right after ``<!-- readme-output: marker -->``."""
+    found = re.search(rf"<!-- readme-output: {marker} -->\s*```\w*\n(.*?)```", README.read_text(),
+                      re.S)
+    assert found, f"README has no output marked {marker!r}"
+    return [line.removeprefix("   ") for line in found.group(1).splitlines()]
+
+
+@pytest.mark.parametrize("marker", ["merge", "diff"])
+def test_readme_samples_are_the_real_reports_output(marker: str) -> None:
+    command, *shown = readme_block(marker)
+    proc = gradparity(*command.removeprefix("$ gradparity ").split(), cwd=README.parent)
+    lines = iter(proc.stdout.splitlines())
+    for line in shown:  # in order; "..." stands for lines left out
+        if line != "...":
+            assert line in lines, f"README line not in this order in the output: {line!r}"
 
 
 def edited(tmp_path: Path, name: str, source: Path = NEW, **changes: dict) -> Path:
@@ -49,6 +70,10 @@ def test_real_reports_merge_into_one_column_per_jax_version(tmp_path) -> None:
     assert [c["versions"]["jax"] for c in data["columns"]] == ["0.4.30", "0.10.2"]
     assert [c["numpy"] for c in data["columns"]] == ["2.0.2", "2.4.6"]
     assert len(data["results"]) == 36 and data["conflicts"] == [] and data["ok"] is True
+    assert set(data) == {"merge_schema_version", "ok", "incomplete", "columns", "results",
+                         "conflicts"}  # as README shows
+    assert set(data["columns"][0]) == {"column", "backend", "versions", "numerics", "python",
+                                       "numpy", "platform", "reports"}
     assert {r["report"] for r in data["results"] if r["column"] == 1} == {str(OLD)}
     page = (tmp_path / "m.html").read_text()
     assert page.count('<td class="cell pass"') == 36 and "jax [2]" in page
@@ -64,16 +89,18 @@ def test_real_reports_diff_names_the_upgrade_and_no_regression() -> None:
 
 
 def test_disagreeing_verdicts_of_one_environment_are_a_conflict(tmp_path) -> None:
-    rerun = edited(tmp_path, "rerun.json", **{"logsumexp-float64": {
+    shutil.copy(NEW, tmp_path / "a.json")
+    edited(tmp_path, "b.json", **{"logsumexp-float64": {
         "status": "FAIL", "diagnoses": ["nondeterministic"], "max_rel_error": 0.3}})
-    proc = gradparity("merge", NEW, rerun, "--json", tmp_path / "m.json",
-                      "--html", tmp_path / "m.html")
+    proc = gradparity("merge", "a.json", "b.json", "--json", "m.json", "--html", "m.html",
+                      cwd=tmp_path)
     assert proc.returncode == 1
     row = next(line for line in proc.stdout.splitlines() if line.startswith("logsumexp-float64"))
     assert row.split()[1:] == ["CONFLICT", "PASS|FAIL[nondeterministic]"]
-    assert (f"CONFLICT logsumexp-float64 on jax (jax 0.10.2, jaxlib 0.10.2): PASS in {NEW} [1]; "
-            f"FAIL [nondeterministic] in {rerun} [1]") in proc.stdout
-    conflicts = json.loads((tmp_path / "m.json").read_text())["conflicts"]
+    conflict = next(line for line in readme_block("merge-conflict") if line.strip())
+    assert conflict in proc.stdout.splitlines()
+    data = json.loads((tmp_path / "m.json").read_text())
+    conflicts = data["conflicts"]
     assert [(c["spec"], [v["status"] for v in c["verdicts"]]) for c in conflicts] == [
         ("logsumexp-float64", ["PASS", "FAIL"])]
     agreeing = next(line for line in proc.stdout.splitlines() if line.startswith("mlp-jvp-float64"))
@@ -131,7 +158,7 @@ def test_grown_error_still_passing_is_shown_but_not_a_regression(tmp_path) -> No
     assert proc.returncode == 0
     assert "  logsumexp-float64 on jax: max_rel_error 9.1e-12 -> 9.1e-09 (x1000), PASS" \
         in proc.stdout
-    assert proc.stdout.strip().splitlines()[-1] == "no regression; 1 errors grown more than 10x"
+    assert proc.stdout.strip().splitlines()[-1] == "no regression; 1 error grown >10x"
 
 
 def test_diff_lists_cases_added_and_removed_and_fixed(tmp_path) -> None:

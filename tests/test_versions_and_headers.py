@@ -7,6 +7,7 @@ import importlib.metadata
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,15 +30,30 @@ def test_version_is_the_distributions() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", __version__)
 
 
-def test_backends_listing_has_a_header_and_aligned_columns() -> None:
-    lines = gradparity("backends").stdout.splitlines()
+def assert_aligned(lines: list[str]) -> None:
+    """A header, a rule of dashes, then rows whose columns start where the rule's do."""
     assert lines[0].split() == ["backend", "origin", "state", "versions", "class"]
     assert set(lines[1]) == {"-", " "}
     starts = [m.start() for m in re.finditer(r"-+", lines[1])]
-    for line in lines[2:]:  # every column starts where its rule starts
+    for line in [lines[0], *lines[2:]]:
         assert all(line[s - 2:s] == "  " and line[s] != " " for s in starts[1:]), line
+
+
+def test_backends_listing_has_a_header_and_aligned_columns() -> None:
+    lines = gradparity("backends").stdout.splitlines()
+    assert_aligned(lines)
     names = [line.split()[0] for line in lines[2:]]
     assert names[:4] == ["tf-eager", "tf-graph", "jax", "autograd"]
+
+
+def test_readme_backends_listing_is_laid_out_the_same_way() -> None:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = re.search(r"<!-- readme-output: backends -->\s*```\n(.*?)```", text, re.S)
+    assert block, "README has no output marked 'backends'"
+    command, *lines = [line.removeprefix("   ") for line in block.group(1).splitlines()
+                       if line.strip()]
+    assert command == "$ gradparity backends"
+    assert_aligned(lines)
 
 
 def environment(versions: dict[str, str], numerics: dict[str, str]) -> dict:
