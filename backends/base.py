@@ -18,6 +18,7 @@ Rules every adapter keeps (a plug-in author's checklist):
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
 from collections.abc import Callable, Mapping
@@ -79,7 +80,10 @@ class Backend:
         return "pip install " + " ".join(dict.fromkeys(self.requires.values()))
 
     def versions(self) -> dict[str, str]:
-        """Installed versions of the required distributions, read without importing them."""
+        """Installed versions of the required distributions, read without importing them; a
+        backend that requires nothing reports the distribution its own code comes from."""
+        if not self.requires:
+            return distribution_versions(self.source_module())
         found = {}
         for module, dist in self.requires.items():
             try:
@@ -87,6 +91,10 @@ class Backend:
             except importlib.metadata.PackageNotFoundError:
                 found[module] = "not installed"
         return found
+
+    def source_module(self) -> str:
+        """The module holding the backend's own code (its versions when it requires nothing)."""
+        return type(self).__module__
 
     def numerics(self) -> dict[str, str]:
         """Numeric settings the backend pins (shown in the run header)."""
@@ -110,6 +118,26 @@ class FunctionBackend(Backend):
 
     def prepare(self, spec: Spec) -> Program:
         return lambda arrays: self.compute(spec, arrays)
+
+    def source_module(self) -> str:
+        return getattr(self.compute, "__module__", None) or "__main__"
+
+
+@functools.cache
+def _distributions() -> Mapping[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def distribution_versions(module: str) -> dict[str, str]:
+    """Distribution name -> version of the installed distribution(s) providing ``module``'s
+    top-level package; empty for code outside any distribution (a script, a test file)."""
+    found = {}
+    for dist in _distributions().get(module.partition(".")[0], []):
+        try:
+            found[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
 
 
 def split(spec: Spec, arrays: Arrays) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="gradparity",
         description="Check that autodiff backends agree with a float64 reference on "
                     "one gradient specification, and name the mistake when one does not.")
+    parser.add_argument("--version", action="version", version=f"gradparity {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
@@ -140,7 +141,44 @@ def _parser() -> argparse.ArgumentParser:
                                             "registered, or those given with --catalog) with "
                                             "its kind, dtype and description.")
     _catalog_option(specs)
+    merge = commands.add_parser(
+        "merge", help="one scoreboard from the JSON reports of a tox or CI matrix",
+        description="Merge JSON reports (gradparity run --json) from several environments "
+                    "into one scoreboard: columns are backend x environment (framework "
+                    "versions, Python, numpy, machine), rows are specs. Verdicts that "
+                    "disagree for the same spec, backend and framework versions are flagged "
+                    "CONFLICT and each is listed, never averaged. Exit code: 0 when nothing "
+                    "FAILs or ERRORs, no verdicts conflict and every run finished; 1 "
+                    "otherwise; 2 for a file that is not a report.")
+    merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json",
+                       help="reports written by 'gradparity run --json'")
+    merge.add_argument("--json", metavar="PATH", type=Path,
+                       help="also write the merged scoreboard as JSON (schema in README)")
+    merge.add_argument("--html", metavar="PATH", type=Path,
+                       help="also write the merged scoreboard as a self-contained HTML page")
+    diff = commands.add_parser(
+        "diff", help="what changed between two runs; exit 1 on a regression",
+        description="Compare two JSON reports case by case (spec, backend): status changes, "
+                    "errors grown more than 10x, new diagnoses, cases added or removed, "
+                    "changed versions. Exit code: 1 on a regression (a case newly FAIL or "
+                    "ERROR, or a new diagnosis code), 0 otherwise (an error grown more than "
+                    "10x while the case still passes is shown, not a regression); 2 for a "
+                    "file that is not a report.")
+    diff.add_argument("old", type=Path, metavar="OLD.json", help="the report before")
+    diff.add_argument("new", type=Path, metavar="NEW.json", help="the report after")
     return parser
+
+
+def version() -> str:
+    """gradparity's version: the installed distribution's, else the package's own."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("gradparity")
+    except importlib.metadata.PackageNotFoundError:
+        from conformance import __version__
+
+        return __version__
 
 
 def _catalog_option(command: argparse.ArgumentParser) -> None:
@@ -289,18 +327,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_backends(args: argparse.Namespace) -> int:
     from backends.registry import BUILTIN, BackendNotFound, known, load
+    from conformance.report import aligned
 
+    rows = []
     for name, target in known().items():
         origin = "built-in" if name in BUILTIN else "plug-in"
         try:
             backend = load(name)
         except BackendNotFound as exc:
-            print(f"{name:12} {origin:8} broken: {exc}")
+            rows.append([name, origin, f"broken: {exc}", "", target])
             continue
         missing = backend.missing_modules()
         state = f"not installed ({', '.join(missing)})" if missing else "installed"
         versions = ", ".join(f"{m} {v}" for m, v in backend.versions().items() if not missing)
-        print(f"{name:12} {origin:8} {state:28} {versions}  [{target}]".rstrip())
+        rows.append([name, origin, state, versions or "-", target])
+    print("\n".join(aligned(["backend", "origin", "state", "versions", "class"], rows)))
     return EXIT_OK
 
 
@@ -329,8 +370,41 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    from conformance import merge
+    from conformance.report_file import ReportFileError, read_report
+
+    for option, path in (("--json", args.json), ("--html", args.html)):
+        if path is not None and (problem := _check_writable(option, path)):
+            return _fail(problem)
+    try:
+        board = merge.merge([(str(path), read_report(path)) for path in args.reports])
+    except ReportFileError as exc:
+        return _fail(str(exc))
+    print(merge.table(board))
+    for option, path, write in (("--json", args.json, merge.write_json),
+                                ("--html", args.html, merge.write_html)):
+        if path is not None:
+            write(board, path)
+            print(f"{option[2:].upper()} scoreboard: {path}")
+    return EXIT_OK if board.ok else EXIT_PROBLEMS
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from conformance.diff import diff, text
+    from conformance.report_file import ReportFileError, read_report
+
+    try:
+        old, new = read_report(args.old), read_report(args.new)
+    except ReportFileError as exc:
+        return _fail(str(exc))
+    found = diff(old, new)
+    print(text(found, str(args.old), str(args.new)))
+    return EXIT_PROBLEMS if found.regressions else EXIT_OK
+
+
 COMMANDS = {"run": cmd_run, "backends": cmd_backends, "specs": cmd_specs,
-            "explain": cmd_explain}
+            "explain": cmd_explain, "merge": cmd_merge, "diff": cmd_diff}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

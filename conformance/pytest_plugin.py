@@ -200,11 +200,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
                 broken.append(f"{name}: broken ({exc})")
     lines = header(Report([], environment(backends))).splitlines() + broken
     if selection is not None:
-        lines.append(f"gradparity catalog: {len(selection.specs)} specs x "
-                     f"{len(selection.backends)} backends"
+        lines.append(f"gradparity catalog: {_plural(len(selection.specs), 'spec')} x "
+                     f"{_plural(len(selection.backends), 'backend')}"
                      + "".join(f", {kind} {ids.path}" for kind, ids in
                                (("skips", selection.skips), ("xfails", selection.xfails)) if ids))
     return lines
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 # --- collection -----------------------------------------------------------------------------

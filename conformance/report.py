@@ -172,12 +172,8 @@ def notes(report: Report) -> list[tuple[Status, str]]:
 def table(report: Report) -> str:
     """Spec x backend table, then one line per case that did not pass, then the totals."""
     backends, specs = grid(report)
-    header = ["spec", *backends]
     rows = [[spec, *(cell(r) if r else "" for r in results)] for spec, results in specs]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines = aligned(["spec", *backends], rows)
     below = notes(report)
     if below:
         lines.append("")
@@ -186,6 +182,14 @@ def table(report: Report) -> str:
     lines += ["", *apart] if apart else []
     lines += ["", summary(report)]
     return "\n".join(lines)
+
+
+def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Plain-text columns: the header, a rule, then the rows, each column as wide as its
+    widest entry (shared by every table gradparity prints)."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            for row in [header, ["-" * w for w in widths], *rows]]
 
 
 def counts(results: Iterable[Result]) -> dict[Status, int]:
@@ -309,6 +313,10 @@ def header(report: Report) -> str:
         f"{d} rtol={t['rtol']:g} floor={t['floor']:g}" for d, t in tols.items())
         + " (per element, relative to the output's scale; see README, Tolerances)")
     for name, info in env.get("backends", {}).items():
+        missing = [m for m, v in info["versions"].items() if v == "not installed"]
+        if missing:  # its pinned numerics would never apply
+            lines.append(f"{name}: not installed ({', '.join(missing)})")
+            continue
         versions = ", ".join(f"{m} {v}" for m, v in info["versions"].items()) or "-"
         numerics = ", ".join(f"{k}={v}" for k, v in info["numerics"].items())
         lines.append(f"{name}: {versions}" + (f" ({numerics})" if numerics else ""))

@@ -39,7 +39,7 @@ def test_catalog_run_has_one_item_per_case(catalog_dir: pytest.Pytester) -> None
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines([
         "autograd: autograd *",  # the header names the framework version
-        "gradparity catalog: 2 specs x 1 backends",
+        "gradparity catalog: 2 specs x 1 backend",
         "gradparity::polynomial-float64[[]autograd[]] PASSED*",
         "gradparity::polynomial-float32[[]autograd[]] PASSED*",
     ])
