@@ -374,9 +374,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from conformance import merge
     from conformance.report_file import ReportFileError, read_report
 
-    for option, path in (("--json", args.json), ("--html", args.html)):
-        if path is not None and (problem := _check_writable(option, path)):
-            return _fail(problem)
+    if problem := _check_outputs({"--json": args.json, "--html": args.html}):
+        return _fail(problem)
     try:
         board = merge.merge([(str(path), read_report(path)) for path in args.reports])
     except ReportFileError as exc:
