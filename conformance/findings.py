@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from conformance.probes import References
+from conformance.probes import MOVED, References
 from conformance.reference import one_sided
 from conformance.spec import Spec
 from conformance.tolerance import TOLERANCES, Comparison, compare, output_scale
@@ -234,9 +234,8 @@ def _has_dropout(spec: Spec) -> bool:
                for layer in layers)
 
 
-#: The reference must move this many tolerances under the weight perturbation before the
-#: answer's movement is judged, and an answer that moves less than this share of it is stale.
-MOVED = 10.0
+#: An answer that moves less than this share of the reference under the weight
+#: perturbation (where the reference moved by ``probes.MOVED`` tolerances) is stale.
 STALE_SHARE = 0.1
 
 
