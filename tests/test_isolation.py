@@ -104,8 +104,11 @@ def test_after_two_timeouts_in_a_row_a_backend_is_not_tried_again(tmp_path, monk
         assert result.message == ("not run: the backend timed out twice in a row "
                                   "(--timeout 1 s), so its remaining cases were not tried")
     tried = (tmp_path / "hang-always").read_text().splitlines()
-    assert [line.split()[1] for line in tried] == [s.name for s in five[:2]]
-    assert len({line.split()[0] for line in tried}) == 2  # the hung worker was replaced once
+    # only the two cases that timed out ever reached a worker (under load, the second
+    # worker may not even have started within its second before it was stopped)
+    assert 1 <= len(tried) <= 2
+    assert [line.split()[1] for line in tried] == [s.name for s in five[:len(tried)]]
+    assert len({line.split()[0] for line in tried}) == len(tried)  # a new worker per try
     assert {r.status for r in report.results if r.backend == "planted"} == {Status.PASS}
 
 
