@@ -82,7 +82,8 @@ def gradparity_fails(spec: Spec, references: References, answer: dict[str, Any])
 
 def _numeric_jacobian(spec: Spec, name: str, eps: float) -> np.ndarray:
     """Central differences of ``fn`` in float64 w.r.t. ``name``, output axes first."""
-    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in spec.cast().items()}
+    arrays = {k: v.astype(np.float64) if np.issubdtype(v.dtype, np.floating) else v
+              for k, v in spec.cast().items()}
     x = arrays[name]
     columns = []
     for i in range(x.size):

@@ -117,7 +117,7 @@ def cell(result: Result) -> str:
     text = result.status.value
     if result.max_rel_error is not None:
         text += f" {result.max_rel_error:.1e}"
-        if result.tolerance is not None:
+        if result.tolerance is not None and "allowed" in result.tolerance:
             text += f"/{result.tolerance['allowed']:.0e}"
     if result.diagnoses:
         text += f" [{','.join(result.diagnoses)}]"
@@ -283,17 +283,14 @@ def explain(result: Result) -> str:
     if result.status is Status.FAIL and not result.diagnoses:
         lines.append("  diagnosis: none named (no probe recognized the mistake)")
     if (w := result.worst) is not None:
+        sign = ">" if not w.abs_error <= w.allowed else "<="
         lines.append(f"  worst element: {w.key}{w.index} = {w.value:.8g}, reference "
-                     f"{w.reference:.8g} (|error| {w.abs_error:.3g} > allowed {w.allowed:.3g})")
+                     f"{w.reference:.8g} (|error| {w.abs_error:.3g} {sign} allowed "
+                     f"{w.allowed:.3g})")
     if result.probe and result.probe != result.message:
         lines.append(f"  probe: {result.probe}")
     if result.tolerance is not None:
-        measured = ("" if result.max_rel_error is None else
-                    f"; max relative error {result.max_rel_error:.2e} (allowed "
-                    f"{result.tolerance['allowed']:.2e} at the worst element), "
-                    f"max absolute error {result.max_abs_error:.2e}")
-        lines.append(f"  tolerance ({result.dtype}): rtol {result.tolerance['rtol']:g}, "
-                     f"floor {result.tolerance['floor']:g} x scale{measured}")
+        lines.append(f"  tolerance ({result.dtype}): {_tolerance_text(result)}")
     if result.pairwise:
         lines.append("  relative difference from other backends: " + ", ".join(
             f"{b} {d:.1e}" for b, d in result.pairwise.items()))
@@ -303,6 +300,21 @@ def explain(result: Result) -> str:
     return "\n".join(lines)
 
 
+def _tolerance_text(result: Result) -> str:
+    """The tolerance a result was held to and what was measured (older reports: their rtol
+    and atol)."""
+    tol = result.tolerance or {}
+    rule = ", ".join(f"{k} {tol[k]:g}" for k in ("rtol", "atol") if k in tol)
+    if "floor" in tol:
+        rule = f"rtol {tol['rtol']:g}, floor {tol['floor']:g} x scale"
+    if result.max_rel_error is None:
+        return rule
+    allowed = (f" (allowed {tol['allowed']:.2e} at the worst element)" if "allowed" in tol
+               else "")
+    return (f"{rule}; max relative error {result.max_rel_error:.2e}{allowed}, "
+            f"max absolute error {result.max_abs_error:.2e}")
+
+
 def header(report: Report) -> str:
     """The run header: platform, numpy, each backend's versions and pinned numerics."""
     env = report.environment
@@ -310,7 +322,8 @@ def header(report: Report) -> str:
              f"{env.get('platform')}"]
     tols = env.get("tolerances", {})
     lines.append("tolerances: " + "; ".join(
-        f"{d} rtol={t['rtol']:g} floor={t['floor']:g}" for d, t in tols.items())
+        f"{d} " + " ".join(f"{k}={t[k]:g}" for k in ("rtol", "floor", "atol") if k in t)
+        for d, t in tols.items())
         + " (per element, relative to the output's scale; see README, Tolerances)")
     for name, info in env.get("backends", {}).items():
         missing = [m for m, v in info["versions"].items() if v == "not installed"]

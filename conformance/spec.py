@@ -155,7 +155,7 @@ class Spec:
         """Every array, tangent and cotangent is finite once cast to the spec's dtype."""
         largest = float(np.finfo(self.dtype).max)
         fields = {**{f"arrays[{k!r}]": v for k, v in self.arrays.items()},
-                  **{f"tangents[{k!r}]": v for k, v in self.tangents.items()},
+                  **{f"tangents[{k!r}]": v for k, v in (self.tangents or {}).items()},
                   **({"cotangent": self.cotangent} if self.cotangent is not None else {})}
         for where, values in fields.items():
             peak = float(np.max(np.abs(values)))

@@ -104,7 +104,7 @@ def test_disagreeing_verdicts_of_one_environment_are_a_conflict(tmp_path) -> Non
     assert [(c["spec"], [v["status"] for v in c["verdicts"]]) for c in conflicts] == [
         ("logsumexp-float64", ["PASS", "FAIL"])]
     agreeing = next(line for line in proc.stdout.splitlines() if line.startswith("mlp-jvp-float64"))
-    assert agreeing.split() == ["mlp-jvp-float64", "PASS", "9.0e-13"]  # one verdict shown
+    assert agreeing.split() == ["mlp-jvp-float64", "PASS", "9.5e-16/1e-06"]  # one verdict shown
     assert 'class="cell fail conflict"' in (tmp_path / "m.html").read_text()
 
 
@@ -118,7 +118,7 @@ def test_same_versions_on_another_machine_disagreeing_are_flagged_in_both_column
     board = merge.merge([(str(p), read_report(p)) for p in (NEW, other)])
     assert [c.platform for c in board.columns][1] == "macOS-15-arm64"
     cells = dict(board.rows)["polynomial-float32"]
-    assert [c.text() for c in cells] == ["PASS 6.2e-08 !", "ERROR !"]
+    assert [c.text() for c in cells] == ["PASS 3.1e-07/1e-03 !", "ERROR !"]
     assert len(board.conflicts()) == 1 and not board.ok
     assert all(not c.conflict for c in dict(board.rows)["polynomial-float64"])
 
@@ -128,7 +128,7 @@ def test_same_spec_under_different_versions_is_no_conflict(tmp_path) -> None:
     board = merge.merge([(str(p), read_report(p)) for p in (OLD, failing)])
     assert board.conflicts() == [] and not board.ok  # a FAIL, not a conflict
     assert [c.text() for c in dict(board.rows)["logsumexp-float64"]] == [
-        "PASS 9.1e-12", "FAIL 9.1e-12"]
+        "PASS 1.7e-16/1e-06", "FAIL 3.5e-16/1e-06"]
 
 
 def test_diff_exits_1_on_a_new_failure_and_a_new_diagnosis(tmp_path) -> None:
@@ -140,14 +140,14 @@ def test_diff_exits_1_on_a_new_failure_and_a_new_diagnosis(tmp_path) -> None:
     lines = proc.stdout.splitlines()
     start = lines.index("regressions (newly FAIL or ERROR, or a new diagnosis):")
     assert lines[start + 1:start + 3] == [
-        "  polynomial-float32 on jax: PASS 6.2e-08 -> FAIL [kink] 6.2e-08",
-        "  logsumexp-float64 on jax: PASS 9.1e-12 -> ERROR"]
+        "  polynomial-float32 on jax: PASS 3.1e-07 -> FAIL [kink] 3.1e-07",
+        "  logsumexp-float64 on jax: PASS 3.5e-16 -> ERROR"]
     assert lines[-1] == "2 regressions"
     again = edited(tmp_path, "again.json", source=worse, **{
         "polynomial-float32": {"diagnoses": ["kink", "nondeterministic"]}})
     found = diff(read_report(worse), read_report(again))
     assert [c.text for c in found.regressions] == [
-        "FAIL [kink] 6.2e-08 -> FAIL [kink,nondeterministic] 6.2e-08"]
+        "FAIL [kink] 3.1e-07 -> FAIL [kink,nondeterministic] 3.1e-07"]
 
 
 def test_grown_error_still_passing_is_shown_but_not_a_regression(tmp_path) -> None:
@@ -156,7 +156,7 @@ def test_grown_error_still_passing_is_shown_but_not_a_regression(tmp_path) -> No
     grown = edited(tmp_path, "grown.json", **{was.spec: {"max_rel_error": was.max_rel_error * 1e3}})
     proc = gradparity("diff", NEW, grown)
     assert proc.returncode == 0
-    assert "  logsumexp-float64 on jax: max_rel_error 9.1e-12 -> 9.1e-09 (x1000), PASS" \
+    assert "  logsumexp-float64 on jax: max_rel_error 3.5e-16 -> 3.5e-13 (x1000), PASS" \
         in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "no regression; 1 error grown >10x"
 
@@ -168,13 +168,13 @@ def test_diff_lists_cases_added_and_removed_and_fixed(tmp_path) -> None:
     fewer["results"][0]["status"] = "FAIL"
     (tmp_path / "fewer.json").write_text(json.dumps(fewer))
     found = diff(read_report(tmp_path / "fewer.json"), read_report(NEW))
-    assert [str(c) for c in found.added] == ["mlp-jvp-float64 on jax: PASS 9.0e-13"]
+    assert [str(c) for c in found.added] == ["mlp-jvp-float64 on jax: PASS 9.5e-16"]
     assert [str(c) for c in found.status_changes] == [
-        "polynomial-float64 on jax: FAIL 2.9e-13 -> PASS 2.9e-13"]
+        "polynomial-float64 on jax: FAIL 8.2e-16 -> PASS 8.2e-16"]
     assert found.regressions == []
     back = diff(read_report(NEW), read_report(tmp_path / "fewer.json"))
     assert [c.spec for c in back.removed] == ["mlp-jvp-float64"]
-    assert "cases removed:\n  mlp-jvp-float64 on jax: PASS 9.0e-13" in text(back, "a", "b")
+    assert "cases removed:\n  mlp-jvp-float64 on jax: PASS 9.5e-16" in text(back, "a", "b")
 
 
 def test_errors_below_machine_epsilon_do_not_grow() -> None:

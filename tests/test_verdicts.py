@@ -279,3 +279,24 @@ def test_the_weight_probe_moves_the_seed001_reference_well_beyond_float32_noise(
     allowed = compare("x", before, before, references["base"].uncertainty["x"],
                       spec.dtype).worst.allowed
     assert moved > probes.MOVED * allowed
+
+
+# -- 5. the sensitivity README states -----------------------------------------------------
+
+STARTER_AND_SEEDS = [s for s in catalog() if not s.name.startswith(("op-", "index-", "conv-"))
+                     and not set(s.tags) & {"op", "convention", "objective", "model"}]
+
+
+@pytest.mark.parametrize("spec", STARTER_AND_SEEDS, ids=[s.name for s in STARTER_AND_SEEDS])
+def test_a_whole_derivative_off_by_2e6_or_2e3_fails(spec: Spec) -> None:
+    """README: a whole derivative off by 2e-6 (float64) or 2e-3 (float32) fails."""
+    require_backend("autograd")
+    from backends import load
+
+    outcome = execute(load("autograd"), spec, [spec.cast()])
+    references = References(spec, [Call("base", dict(spec.arrays))])
+    assert judge(spec, references, "autograd", outcome).status is Status.PASS
+    e = 2e-6 if spec.dtype == "float64" else 2e-3
+    wrong = {k: (v * (1 + e)).astype(v.dtype) if k in spec.wrt else v
+             for k, v in outcome.output.items()}
+    assert judge(spec, references, "planted", Outcome(None, [wrong])).status is Status.FAIL
