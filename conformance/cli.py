@@ -94,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Print what a diagnosis means, how it shows, and the fix. Without a "
                     "code, list every code with its title.")
     explain.add_argument("code", nargs="?", help="a diagnosis code, e.g. stale-session")
+    from conformance.conventions import add_parser as add_conventions
+
+    add_conventions(commands)
     commands.add_parser("specs", help="list the catalog's specs",
                         description="List every spec of the built-in catalog with its kind, "
                                     "dtype and description.")
@@ -205,8 +208,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_conventions(args: argparse.Namespace) -> int:
+    from conformance.conventions import command
+
+    return command(args)
+
+
 COMMANDS = {"run": cmd_run, "backends": cmd_backends, "specs": cmd_specs,
-            "explain": cmd_explain}
+            "explain": cmd_explain, "conventions": cmd_conventions}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
