@@ -8,6 +8,7 @@ UNSUPPORTED with that name, instead of an ``AttributeError`` in the middle of a 
 
 from __future__ import annotations
 
+import inspect
 import types
 from typing import Any
 
@@ -17,26 +18,35 @@ from conformance.spec import Spec
 
 
 class _Recorder:
-    """numpy, recording every dotted name read from it (``exp``, ``linalg.eigh``)."""
+    """numpy, recording every dotted name read from it (``exp``, ``linalg.eigh``) and the
+    keyword arguments each function is called with (``std`` -> ``ddof``)."""
 
-    def __init__(self, target: Any, prefix: str, seen: set[str]) -> None:
+    def __init__(self, target: Any, prefix: str, seen: dict[str, set[str]]) -> None:
         self._target, self._prefix, self._seen = target, prefix, seen
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
         dotted = self._prefix + name
-        self._seen.add(dotted)
-        return _Recorder(value, dotted + ".", self._seen) if isinstance(value, types.ModuleType) \
-            else value
+        keywords = self._seen.setdefault(dotted, set())
+        if isinstance(value, types.ModuleType):
+            return _Recorder(value, dotted + ".", self._seen)
+        if not callable(value) or isinstance(value, type):
+            return value
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            keywords.update(kwargs)
+            return value(*args, **kwargs)
+        return recorded
 
 
-def names_read(spec: Spec) -> set[str] | None:
-    """The dotted names ``spec.fn`` reads from ``xp`` on numpy (None: ``fn`` raised there).
+def names_read(spec: Spec) -> dict[str, set[str]] | None:
+    """The dotted names ``spec.fn`` reads from ``xp`` on numpy, each with the keywords it is
+    called with (None: ``fn`` raised there).
 
     An inner ``grad`` returns zeros; numpy's floating-point warnings are silenced, since
     convention specs evaluate functions at the edge of their domain on purpose.
     """
-    seen: set[str] = set()
+    seen: dict[str, set[str]] = {}
 
     def zero_grad(f: Any) -> Any:
         def gradient(x: Any, *rest: Any) -> Any:
@@ -55,21 +65,39 @@ def names_read(spec: Spec) -> set[str] | None:
 
 
 def missing_in(spec: Spec, namespace: Any) -> str | None:
-    """Which names ``spec.fn`` reads from ``xp`` that ``namespace`` lacks, as a one-line
-    reason (``jax.numpy has no xp.median``), or None. Model specs need no namespace."""
+    """Which names (or keywords of functions) ``spec.fn`` reads from ``xp`` that ``namespace``
+    lacks, as a one-line reason (``... has no xp.median, xp.std(ddof=)``), or None. Model
+    specs need no namespace."""
     if spec.model is not None:
         return None
-    seen = names_read(spec)
-    missing = sorted(n for n in seen or () if not _has(namespace, n.split(".")))
+    missing = []
+    for name, keywords in sorted((names_read(spec) or {}).items()):
+        found = _lookup(namespace, name.split("."))
+        if found is None:
+            missing.append(f"xp.{name}")
+        elif keywords and (lacking := sorted(_lacking_keywords(found, keywords))):
+            missing.append(f"xp.{name}({', '.join(k + '=' for k in lacking)})")
     if not missing:
         return None
     label = getattr(namespace, "__name__", type(namespace).__name__)
-    return f"{label} has no " + ", ".join(f"xp.{n}" for n in missing)
+    return f"{label} has no " + ", ".join(missing)
 
 
-def _has(namespace: Any, path: list[str]) -> bool:
+def _lookup(namespace: Any, path: list[str]) -> Any:
     for part in path:
         namespace = getattr(namespace, part, None)
         if namespace is None:
-            return False
-    return True
+            return None
+    return namespace
+
+
+def _lacking_keywords(function: Any, keywords: set[str]) -> set[str]:
+    """The keywords ``function`` does not take (none when its signature cannot be read)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return set()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return set()
+    return keywords - {p.name for p in parameters
+                       if p.kind is not inspect.Parameter.POSITIONAL_ONLY}

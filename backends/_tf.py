@@ -79,12 +79,14 @@ ALIASES: dict[str, str] = {
 class _Namespace:
     """``tensorflow.experimental.numpy`` plus what specs use that it lacks, from TF's own API:
     the :data:`ALIASES`, ``rint``, ``fmod`` and the ``linalg`` functions; and ``log2``,
-    ``log10`` in the input's dtype (tnp's return float64 for float32 input: measured, 2.21)."""
+    ``log10``, ``logaddexp2`` in the input's dtype (tnp's return float64 for float32 input:
+    measured, TensorFlow 2.21)."""
 
     def __init__(self, tnp: Any, tf: Any) -> None:
         self._tnp = tnp
         self.log2 = lambda x: _log_base(tf, x, 2.0)
         self.log10 = lambda x: _log_base(tf, x, 10.0)
+        self.logaddexp2 = lambda x, y: _logaddexp2(tf, tnp, x, y)
         self.rint = tf.math.rint
         self.fmod = tf.truncatemod  # C's fmod: the remainder takes the dividend's sign
         self.linalg = types.SimpleNamespace(
@@ -125,6 +127,13 @@ def _log_base(tf: Any, x: Any, base: float) -> Any:
     """``log(x) / log(base)`` with the constant in ``x``'s dtype, so float32 stays float32."""
     x = tf.convert_to_tensor(x)
     return tf.math.log(x) / tf.math.log(tf.constant(base, x.dtype))
+
+
+def _logaddexp2(tf: Any, tnp: Any, x: Any, y: Any) -> Any:
+    """``log2(2**x + 2**y)`` as ``logaddexp(x ln 2, y ln 2) / ln 2``, in the inputs' dtype."""
+    x, y = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
+    ln2 = tf.math.log(tf.constant(2.0, x.dtype))
+    return tnp.logaddexp(x * ln2, y * ln2) / ln2
 
 
 def _solve(tf: Any, a: Any, b: Any) -> Any:

@@ -94,11 +94,16 @@ class Backend:
 
     def unsupported_error(self, exc: BaseException) -> str | None:
         """The reason to report UNSUPPORTED when preparing or calling a program raised
-        ``exc`` because the framework cannot compute the spec, else None (an ERROR)."""
-        text = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, Unsupported) or any(re.search(p, text)
-                                                for p in self.no_rule_messages):
-            return text.splitlines()[0]
+        ``exc`` because the framework cannot compute the spec, else None (an ERROR). The
+        causes of ``exc`` count too: ``tf.function`` wraps the error it traced in another."""
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            text = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, Unsupported) or any(re.search(p, text)
+                                                    for p in self.no_rule_messages):
+                return text.splitlines()[0]
+            exc = exc.__cause__ or exc.__context__
         return None
 
     def missing_modules(self) -> list[str]:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 from conformance.spec import Spec
 
-
 #: The op-catalog modules, one per family; each has ``specs()``.
 OP_FAMILIES: tuple[str, ...] = ("elementwise", "binary", "reductions", "products",
                                 "manipulation", "indexing", "linalg")
