@@ -87,7 +87,8 @@ def convention_specs() -> list[Spec]:
                   "gradient of prod(x) at x = [2, 0, 3] (differentiable: exactly [0, 6, 0])"),
             _case("cumprod-with-zero", lambda xp, x: xp.sum(xp.cumprod(x)),
                   {"x": [2.0, 0.0, 3.0]},
-                  "gradient of sum(cumprod(x)) at x = [2, 0, 3] (differentiable: exactly [1, 8, 0])"),
+                  "gradient of sum(cumprod(x)) at x = [2, 0, 3] "
+                  "(differentiable: exactly [1, 8, 0])"),
             _case("std-of-constant", lambda xp, x: xp.std(x), {"x": [1.0, 1.0, 1.0]},
                   "gradient of std(x) at x = [1, 1, 1]"),
             _case("eigh-repeated-eigenvalue",
