@@ -75,7 +75,6 @@ def _weight(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
 def _weighted_sum(op: Callable[..., Any]) -> Callable[..., Any]:
     def fn(xp: Any, w: Any, **arrays: Any) -> Any:
         return xp.sum(w * op(xp, **arrays))
-    fn.__name__ = fn.__qualname__ = f"weighted_sum_{getattr(op, '__name__', 'op')}"
     return fn
 
 

@@ -27,7 +27,6 @@ def _logsumexp(xp: Any, z: Any) -> Any:
 
 
 def _case(name: str, fn: Callable[..., Any], arrays: dict[str, Any], description: str) -> Spec:
-    fn.__name__ = fn.__qualname__ = name.replace("-", "_")
     arrays = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
     return Spec(f"convention-{name}", fn, arrays, tuple(arrays), tags=(TAG,),
                 description=description)

@@ -21,14 +21,12 @@ def _binary(name: str, x: np.ndarray, y: np.ndarray, kinds: tuple[str, ...] = ("
         out = getattr(xp, name)(x, y)
         return x * out if times_x else out
 
-    op.__name__ = name
     return Op(name, op, {"x": x, "y": y}, kinds, wrt,
               description=f"x * {name}(x, y)" if times_x else f"{name}(x, y)")
 
 
 def _operator(name: str, fn: Any, x: np.ndarray, y: np.ndarray, description: str,
               kinds: tuple[str, ...] = ("grad",)) -> Op:
-    fn.__name__ = name.replace("-", "_")
     return Op(name, fn, {"x": x, "y": y}, kinds, description=description)
 
 

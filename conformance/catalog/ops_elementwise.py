@@ -33,14 +33,12 @@ def _unary(name: str, low: float, high: float, kinds: tuple[str, ...] = ("grad",
     def x_times(xp: Any, x: Any) -> Any:
         return x * getattr(xp, name)(x)
 
-    op.__name__ = x_times.__name__ = name
     return Op(name, x_times if times_x else op, {"x": x}, kinds,
               description=f"x * {name}(x)" if times_x else f"{name}(x)")
 
 
 def _expression(name: str, fn: Any, x: Any, description: str,
                 kinds: tuple[str, ...] = ("grad",)) -> Op:
-    fn.__name__ = name.replace("-", "_")
     return Op(name, fn, {"x": x}, kinds, description=description)
 
 

@@ -17,7 +17,6 @@ FAMILY = "indexing"
 
 def _op(name: str, fn: Any, description: str, kinds: tuple[str, ...] = ("grad",),
         wrt: tuple[str, ...] = (), **arrays: np.ndarray) -> Op:
-    fn.__name__ = name.replace("-", "_")
     return Op(name, fn, arrays, kinds, wrt, description=description)
 
 

@@ -18,7 +18,6 @@ FAMILY = "linalg"
 
 def _op(name: str, fn: Any, description: str, kinds: tuple[str, ...] = ("grad",),
         **arrays: np.ndarray) -> Op:
-    fn.__name__ = name.replace("-", "_")
     return Op(name, fn, arrays, kinds, description=description)
 
 

@@ -15,7 +15,6 @@ FAMILY = "products"
 
 def _product(name: str, fn: Any, description: str, kinds: tuple[str, ...] = ("grad",),
              **arrays: np.ndarray) -> Op:
-    fn.__name__ = name.replace("-", "_")
     return Op(name, fn, arrays, kinds, description=description)
 
 

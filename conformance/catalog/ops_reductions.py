@@ -17,7 +17,6 @@ SHAPE = (3, 4)
 def _reduction(name: str, fn: Any, x: np.ndarray, description: str,
                kinds: tuple[str, ...] = ("grad",), **fixed: np.ndarray) -> Op:
     """``fn(xp, x, **fixed)``, differentiated w.r.t. ``x`` only."""
-    fn.__name__ = name.replace("-", "_")
     return Op(name, fn, {"x": x, **fixed}, kinds, ("x",), description=description)
 
 
