@@ -13,6 +13,11 @@ Rules every adapter keeps (a plug-in author's checklist):
   ``run --timings`` for its derivative/forward ratio).
 * Optional program hooks, read after every call: ``trace_count()``, ``graph_op_count()``,
   ``weights_in_use()`` (see ``conformance.harness.HOOKS`` and README's contract section).
+* Optional: ``namespace()`` returns the numpy-like module function specs run on; a name a
+  spec's ``fn`` reads that it lacks makes the case UNSUPPORTED (``backends._namespace``).
+* A framework that cannot compute a spec at run time (no derivative rule for an op) is
+  UNSUPPORTED with the framework's own message, not an ERROR: raise :class:`Unsupported`, or
+  list the framework's message patterns in ``no_rule_messages``.
 * Adapters compute; they never compare, tolerate or diagnose. Judging is the harness's.
 """
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.util
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
@@ -37,6 +43,11 @@ class Program(Protocol):
     def __call__(self, arrays: Arrays) -> dict[str, Any]: ...
 
 
+class Unsupported(Exception):  # noqa: N818 - named for the status it becomes
+    """Raised by an adapter or its program: the framework cannot compute this spec (the
+    message says why, e.g. a function the namespace lacks or an option it does not take)."""
+
+
 class Backend:
     """Base class of adapters. Subclasses set the class attributes and implement ``prepare``."""
 
@@ -50,6 +61,9 @@ class Backend:
     supports_inner_grad: ClassVar[bool] = True
     #: The gradparity extra that installs the framework (built-ins), for the SKIPPED message.
     extra: ClassVar[str | None] = None
+    #: Regular expressions matching the framework's errors that mean "no derivative rule for
+    #: this op" (searched in ``"ExceptionType: message"``): such a case is UNSUPPORTED.
+    no_rule_messages: ClassVar[tuple[str, ...]] = ()
 
     def prepare(self, spec: Spec) -> Program:
         """Do the once-per-spec work and return the program."""
@@ -67,6 +81,30 @@ class Backend:
             return f"{self.name} does not compute kind {spec.kind!r}"
         if spec.uses_grad and not self.supports_inner_grad:
             return f"{self.name} does not differentiate inside fn (spec uses grad)"
+        namespace = self.namespace() if spec.model is None else None
+        if namespace is not None:
+            from backends._namespace import missing_in
+
+            return missing_in(spec, namespace)
+        return None
+
+    def namespace(self) -> Any:
+        """The numpy-like module function specs run on (importing the framework), or None
+        (the default) when the adapter has none to check a spec's names against."""
+        return None
+
+    def unsupported_error(self, exc: BaseException) -> str | None:
+        """The reason to report UNSUPPORTED when preparing or calling a program raised
+        ``exc`` because the framework cannot compute the spec, else None (an ERROR). The
+        causes of ``exc`` count too: ``tf.function`` wraps the error it traced in another."""
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            text = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, Unsupported) or any(re.search(p, text)
+                                                    for p in self.no_rule_messages):
+                return text.splitlines()[0]
+            exc = exc.__cause__ or exc.__context__
         return None
 
     def missing_modules(self) -> list[str]:

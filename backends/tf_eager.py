@@ -28,9 +28,6 @@ from conformance.spec import Spec
 class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
     name = "tf-eager"
 
-    def namespace(self) -> Any:
-        return _tf.numpy_namespace()
-
     def inner_grad(self) -> Callable[[Callable], Callable]:
         def grad(f: Callable) -> Callable:
             def gradient(x: Any, *rest: Any) -> Any:

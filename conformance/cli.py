@@ -136,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Print what a diagnosis means, how it shows, and the fix. Without a "
                     "code, list every code with its title.")
     explain.add_argument("code", nargs="?", help="a diagnosis code, e.g. stale-session")
+    from conformance.conventions import add_parser as add_conventions
+
+    add_conventions(commands)
     specs = commands.add_parser("specs", help="list the catalog's specs",
                                 description="List every spec of the catalog (built-in and "
                                             "registered, or those given with --catalog) with "
@@ -402,8 +405,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if found.regressions else EXIT_OK
 
 
+def cmd_conventions(args: argparse.Namespace) -> int:
+    from conformance.conventions import command
+
+    return command(args)
+
+
 COMMANDS = {"run": cmd_run, "backends": cmd_backends, "specs": cmd_specs,
-            "explain": cmd_explain, "merge": cmd_merge, "diff": cmd_diff}
+            "explain": cmd_explain, "merge": cmd_merge, "diff": cmd_diff,
+            "conventions": cmd_conventions}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend
-from conformance import findings
+from conformance import conventions, findings
 from conformance.outputs import contract_violation
 from conformance.probes import References, plan_calls
 from conformance.reference import Reference
@@ -73,6 +73,8 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
                     outcome.hooks.setdefault(hook, []).append(getattr(program, hook)())
     except Exception as exc:  # noqa: BLE001 - an adapter's fault becomes an ERROR row
         outcome.status, outcome.message = Status.ERROR, f"{type(exc).__name__}: {exc}"
+        if reason := backend.unsupported_error(exc):  # e.g. no derivative rule for an op
+            outcome.status, outcome.message = Status.UNSUPPORTED, reason
     outcome.seconds = time.perf_counter() - start
     if timings and outcome.status is None:
         outcome.timings = time_case(backend, spec, program, calls[0])
@@ -88,6 +90,8 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
     graph that grows per call). Where the reference cannot judge, the verdict is
     INCONCLUSIVE, never PASS.
     """
+    if conventions.is_convention(spec):  # no right answer to judge: record the backend's
+        return conventions.record(spec, backend_name, outcome)
     result = Result(spec=spec.name, backend=backend_name, status=Status.PASS, kind=spec.kind,
                     dtype=spec.dtype, message=outcome.message, seconds=outcome.seconds)
     if "call" in outcome.timings:
@@ -248,7 +252,8 @@ def judge_spec(spec: Spec, references: References, backends: Sequence[Backend],
                 message=f"internal error while judging this answer "
                         f"({type(exc).__name__}: {exc}); please report it"))
             continue
-        if result.status in (Status.PASS, Status.FAIL, Status.CONVENTION):
+        if result.status in (Status.PASS, Status.FAIL, Status.CONVENTION) \
+                and not conventions.is_convention(spec):  # no reference at a convention point
             answers[backend.name] = outcomes[j].output
         spec_results.append(result)
     if answers:

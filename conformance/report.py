@@ -180,7 +180,7 @@ def table(report: Report) -> str:
     lines += [text for _, text in below]
     apart = find_outliers(report).lines()
     lines += ["", *apart] if apart else []
-    lines += ["", summary(report)]
+    lines += ["", summary(report), *coverage(report)]
     return "\n".join(lines)
 
 
@@ -198,6 +198,19 @@ def counts(results: Iterable[Result]) -> dict[Status, int]:
     for r in results:
         found[r.status] = found.get(r.status, 0) + 1
     return found
+
+
+def coverage(report: Report) -> list[str]:
+    """One line per backend: of the cases it ran, how many it computes (not UNSUPPORTED);
+    backends that were not installed (all SKIPPED) are left out."""
+    lines = []
+    for backend in dict.fromkeys(r.backend for r in report.results):
+        ran = [r for r in report.results if r.backend == backend
+               and r.status not in (Status.SKIPPED, Status.NOT_RUN)]
+        if ran:
+            supported = sum(r.status is not Status.UNSUPPORTED for r in ran)
+            lines.append(f"{backend}: {supported}/{len(ran)} supported")
+    return lines
 
 
 def summary(report: Report) -> str:
@@ -255,6 +268,8 @@ def print_table(report: Report, console: Console) -> None:
     totals = Text(", ").join(Text(f"{n} {s.value}", style=STYLES[s])
                              for s, n in counts(report.results).items())
     console.print(totals if report.complete else Text.assemble(totals, " (INCOMPLETE run)"))
+    for line in coverage(report):
+        console.print(line, markup=False, highlight=False)
 
 
 @contextlib.contextmanager

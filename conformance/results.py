@@ -65,6 +65,9 @@ class Result:
     median_call_seconds: float | None = None
     forward_ratio: float | None = None
     reproduce: str = ""  # a copy-paste snippet for cases that did not pass (see repro.py)
+    #: Convention cases only (see conformance.conventions): the backend's derivative per
+    #: ``wrt`` name, as nested lists (NaN and infinities kept; JSON writes them as text).
+    convention_values: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON-ready data; NaN and infinities become "nan", "inf", "-inf"
