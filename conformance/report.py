@@ -153,8 +153,10 @@ def notes(report: Report) -> list[tuple[Status, str]]:
     each skipped backend once."""
     lines, shown = [], 0
     for r in report.results:
-        if r.status in (Status.PASS, Status.SKIPPED) or not r.message:
-            continue
+        if r.status in (Status.PASS, Status.SKIPPED) or not r.message \
+                or (r.status is Status.CONVENTION and not r.diagnoses):
+            continue  # convention cases' values: see 'gradparity conventions'
+
         text = f"{r.status.value} {r.spec} on {r.backend}: {r.message}"
         if r.reproduce and shown < MAX_SNIPPETS:
             shown += 1
