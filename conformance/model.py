@@ -485,10 +485,11 @@ def _auto_named(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
         if not isinstance(layer, Layer):
             raise SpecError("layers", f"{layer!r} is not a Layer",
                             "build layers with Dense(...), Dropout(...), Activation(...)")
-        base = re.sub(r"(?<!^)(?=[A-Z])", "_", layer.class_name).lower()
+        base = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", layer.class_name).lower()
         k = counts[base] = counts.get(base, -1) + 1
         name = layer.config.get("name") or f"{base}_{k}"
-        named.append(Layer(layer.class_name, {**layer.config, "name": _identifier(name)}))
+        named.append(Layer(layer.class_name, {**layer.config, "name": _identifier(name)},
+                           tuple(_identifier(n) for n in layer.inbound)))
     names = [layer.name for layer in named]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
