@@ -47,11 +47,23 @@ class Keras3Error(RuntimeError):
 
 
 @functools.cache
+def core() -> Any:
+    """TensorFlow with the numerics every TF-based adapter pins (oneDNN and TF32 off), and
+    ``tf.keras`` left alone: what Keras 3's TensorFlow engine (``keras-tf``) runs on."""
+    if "tensorflow" not in sys.modules:
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = IMPORT_ENV["TF_ENABLE_ONEDNN_OPTS"]
+    import tensorflow as tf
+
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    return tf
+
+
+@functools.cache
 def tensorflow() -> Any:
     """Import and configure TensorFlow once per process (see the module docstring)."""
     if "tensorflow" not in sys.modules:
         os.environ.update(IMPORT_ENV)
-    import tensorflow as tf
+    tf = core()
     import tensorflow.experimental.numpy as tnp
 
     keras_module = getattr(tf.keras, "__name__", "")
@@ -63,7 +75,6 @@ def tensorflow() -> Any:
             "the shell, or os.environ['TF_USE_LEGACY_KERAS'] = '1' at the very top of your "
             "script or conftest.py) and install tf-keras matching your TensorFlow "
             "(pip install 'gradparity[tf]').")
-    tf.config.experimental.enable_tensor_float_32_execution(False)
     tnp.experimental_enable_numpy_behavior(prefer_float32=False)
     return tf
 

@@ -40,7 +40,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return grad
 
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
-        return _tf.tensorflow().function(compute)
+        return _tf.core().function(compute)
 
     # -- one method per kind; ``wrt`` values are tensors or, for model weights, tf.Variables --
 
@@ -53,7 +53,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return value, tape.jacobian(value, wrt, unconnected_gradients=_zero())
 
     def jvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
-        tf = _tf.tensorflow()
+        tf = _tf.core()
         out = {}
         for name in wrt:
             with tf.autodiff.ForwardAccumulator(wrt[name], tangents[name]) as accumulator:
@@ -67,7 +67,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
                                     unconnected_gradients=_zero())
 
     def hvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
-        tf = _tf.tensorflow()
+        tf = _tf.core()
         with tf.GradientTape() as outer:
             outer.watch(wrt)
             inner, value = _recorded(f, wrt, fixed)
@@ -81,36 +81,38 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
               ) -> Program:
         tf = _tf.tensorflow()
         if spec.model is None:
-            f = self.objective(spec)
+            return self.traced(spec, self.objective(spec), derivative)
+        keras = _tf.build_keras_model(spec)
+        training = spec.model.training
 
-            def compute(wrt: dict, fixed: dict) -> Derivatives:
-                return derivative(f, wrt, fixed)
-        else:
-            keras = _tf.build_keras_model(spec)
-            training = spec.model.training
+        def objective(wrt: dict, fixed: dict) -> Any:
+            arrays = {**fixed, **wrt}
+            return keras.objective(keras.call(arrays, training=training), arrays)
 
-            def objective(wrt: dict, fixed: dict) -> Any:
-                arrays = {**fixed, **wrt}
-                return keras.objective(keras.call(arrays, training=training), arrays)
+        def compute(wrt: dict, fixed: dict) -> Derivatives:
+            arrays = {**fixed, **wrt}
+            for name, variable in keras.variables.items():
+                variable.assign(arrays[name])
+            sources = {n: keras.variables.get(n, a) for n, a in wrt.items()}
+            return derivative(objective, sources, fixed)
 
-            def compute(wrt: dict, fixed: dict) -> Derivatives:
-                arrays = {**fixed, **wrt}
-                for name, variable in keras.variables.items():
-                    variable.assign(arrays[name])
-                sources = {n: keras.variables.get(n, a) for n, a in wrt.items()}
-                return derivative(objective, sources, fixed)
+        program = _TracedProgram(spec, self.compile(compute), tf)
+        program.weights_in_use = lambda: {n: v.numpy() for n, v in keras.variables.items()}
+        return program
 
-            program = _TracedProgram(spec, self.compile(compute), tf)
-            program.weights_in_use = lambda: {n: v.numpy() for n, v in keras.variables.items()}
-            return program
+    def traced(self, spec: Spec, f: Objective,
+               derivative: Callable[[Objective, dict, dict], Derivatives]) -> Program:
+        """The program computing ``derivative`` of ``f``, in one ``tf.function`` per spec."""
+        def compute(wrt: dict, fixed: dict) -> Derivatives:
+            return derivative(f, wrt, fixed)
 
-        return _TracedProgram(spec, self.compile(compute), tf)
+        return _TracedProgram(spec, self.compile(compute), _tf.core())
 
 
 def _recorded(f: Objective, wrt: Any, fixed: Any) -> tuple[Any, Any]:
     """``f`` run under a GradientTape that watches ``wrt`` (plain tensors are not watched by
     default); returns the tape and the value."""
-    with _tf.tensorflow().GradientTape() as tape:
+    with _tf.core().GradientTape() as tape:
         tape.watch(wrt)
         value = f(wrt, fixed)
     return tape, value
@@ -118,7 +120,7 @@ def _recorded(f: Objective, wrt: Any, fixed: Any) -> tuple[Any, Any]:
 
 def _zero() -> Any:
     """Inputs with no path to the output get zeros, not None: their derivative is zero."""
-    return _tf.tensorflow().UnconnectedGradients.ZERO
+    return _tf.core().UnconnectedGradients.ZERO
 
 
 class _TracedProgram:
