@@ -22,6 +22,7 @@ import numpy as np
 from backends import _tf
 from backends._functional import Derivatives, FunctionalBackend, Objective
 from backends.base import Arrays, Program, split, to_numpy
+from conformance.model import STATE_KINDS
 from conformance.spec import Spec
 
 
@@ -97,7 +98,11 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
             return derivative(objective, sources, fixed)
 
         program = _TracedProgram(spec, self.compile(compute), tf)
-        program.weights_in_use = lambda: {n: v.numpy() for n, v in keras.variables.items()}
+        # in training mode Keras updates BatchNormalization's moving statistics after using
+        # the batch's own: they are not the weights the call used, so they are not read back
+        in_use = {n: v for n, v in keras.variables.items()
+                  if not (training and n.endswith(STATE_KINDS))}
+        program.weights_in_use = lambda: {n: v.numpy() for n, v in in_use.items()}
         return program
 
     def traced(self, spec: Spec, f: Objective,
@@ -134,7 +139,9 @@ class _TracedProgram:
         as_tensors = {n: self.tf.constant(a) for n, a in {**wrt, **fixed}.items()}
         value, derivatives = self.function({n: as_tensors[n] for n in wrt},
                                            {n: as_tensors[n] for n in fixed})
-        return to_numpy({"value": value, **derivatives})
+        # a gather's gradient (Embedding) comes back as IndexedSlices: as a dense array
+        dense = {n: self.tf.convert_to_tensor(d) for n, d in derivatives.items()}
+        return to_numpy({"value": value, **dense})
 
     def trace_count(self) -> int:
         """How many times the spec's computation has been traced."""

@@ -137,10 +137,12 @@ def _build_model(spec: Spec, tf: Any, graph: Any, session: Any,
 
 
 def _zero_filled(tf: Any, gradients: Callable) -> Gradients:
-    """``gradients(y, xs)`` with zeros where a source does not reach ``y``."""
+    """``gradients(y, xs)`` with zeros where a source does not reach ``y``, dense."""
     def filled(y: Any, xs: list) -> list:
         found = gradients(y, xs)
-        return [tf.zeros_like(x) if g is None else g for g, x in zip(found, xs, strict=True)]
+        # a gather's gradient (Embedding) is IndexedSlices: made a dense tensor to fetch
+        return [tf.zeros_like(x) if g is None else tf.convert_to_tensor(g)
+                for g, x in zip(found, xs, strict=True)]
     return filled
 
 

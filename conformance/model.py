@@ -287,7 +287,7 @@ class ModelSpec:
             per_sample = xp.mean((y - out) ** 2, axis=-1)
         else:  # cross-entropies; Keras's clipping at 1e-7 is not reached by sane data
             if self.objective == "sparse_categorical_crossentropy":  # labels -> one-hot rows
-                y = 1.0 * (y[:, None] == xp.arange(_width(out)))
+                y = y[:, None] == xp.arange(_width(out))  # bool: keeps the output's dtype
             per_sample = -xp.sum(y * xp.log(out / xp.sum(out, axis=-1, keepdims=True)), axis=-1)
         if SAMPLE_WEIGHT in arrays:
             per_sample = per_sample * arrays[SAMPLE_WEIGHT]

@@ -1,4 +1,4 @@
-"""The built-in catalog: the starter function specs and the seed scenarios."""
+"""The built-in catalog: the starter function specs, the seed scenarios and the models."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from conformance.spec import Spec
 
 def catalog() -> list[Spec]:
     """Every built-in spec, starter cases first."""
+    from conformance.catalog.models import model_specs
     from conformance.catalog.seeds import seed_specs
     from conformance.catalog.starter import starter_specs
 
-    return starter_specs() + seed_specs()
+    return starter_specs() + seed_specs() + model_specs()
 
 
 def find(name: str) -> Spec:
