@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend
-from conformance import findings
+from conformance import findings, findings_bn
 from conformance.outputs import contract_violation
 from conformance.probes import References, plan_calls
 from conformance.reference import Reference
@@ -137,7 +137,8 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
                                         [c.arrays for c in references.calls]))
     if finding is None and failed:
         failing = [(c.key, index) for c in failed for index in c.failing]
-        finding = (findings.shape_mismatch(spec, references, base)
+        finding = (findings_bn.batchnorm_training(spec, references, base)
+                   or findings.shape_mismatch(spec, references, base)
                    or findings.from_error_pattern(spec, references, base))
         if finding is None and all(key != "value" for key, _ in failing) \
                 and (finding := findings.kink(spec, references, base, failing)):
