@@ -57,8 +57,9 @@ def plan_calls(spec: Spec) -> list[Call]:
 def random_draws(spec: Spec, count: int, seed: int = 0) -> list[Spec]:
     """``count`` variants of the spec with its inputs and weights redrawn near the originals.
 
-    Targets and a model's token ids keep their values (a one-hot stays one-hot). Each array moves by about half its
-    spread, so the draws explore the function, not just the catalog's one point.
+    Targets and a model's token ids keep their values (a one-hot stays one-hot). Each array
+    moves by about half its spread, so the draws explore the function, not just the catalog's
+    one point.
     """
     rng = np.random.default_rng(seed)
     ids = getattr(spec.model, "index_inputs", {})  # token ids stay token ids

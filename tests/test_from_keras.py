@@ -108,6 +108,6 @@ def test_from_keras_3_functional_cnn_and_lstm() -> None:
     found = json.loads(proc.stdout.strip().splitlines()[-1])
     assert found["functional_cnn"][0] == ["image", "extra"]
     assert found["lstm_model"][0] == ["x"]
-    for names, ours, theirs, relative in found.values():
+    for _, ours, theirs, relative in found.values():
         assert ours == theirs
         assert relative < 1e-5  # the Keras 3 model runs in float32; the spec reads its weights

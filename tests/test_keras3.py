@@ -81,7 +81,8 @@ def test_a_second_keras3_engine_in_one_process_is_a_clear_error() -> None:
         except Exception as exc:
             print(type(exc).__name__, exc)
     ''')
-    assert "KerasEngineError Keras 3 is already running on 'jax'" in proc.stdout, proc.stderr[-2000:]
+    assert "KerasEngineError Keras 3 is already running on 'jax'" in proc.stdout, \
+        proc.stderr[-2000:]
 
 
 def test_tf_keras_after_keras_tf_in_one_process_is_a_clear_error() -> None:
