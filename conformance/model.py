@@ -1,20 +1,25 @@
 """Model specs: a small Keras-compatible layer description plus weights, compiled to ``fn``.
 
 Layers use Keras's class names, config keys and activation names (``Dense(units, activation,
-use_bias)``, ``Dropout(rate)``, ``Activation(activation)``); weights are in Keras order
-(per layer: kernel, then bias). A :class:`ModelSpec` also says what is differentiated:
-the model ``output``, its ``sum`` (what ``K.gradients(model.output, ...)`` and
-``tape.gradient(output, ...)`` differentiate), or a Keras loss (``mse``,
-``categorical_crossentropy``, with optional per-sample weights); and whether Dropout is
-active (``training``). A ``head`` of elementwise ops on the body's output against constants
+use_bias)``, ``Conv2D``, ``BatchNormalization``, ``LSTM``, ...; the list and their math are in
+:mod:`conformance.layers`); weights are in Keras order (per layer, ``layer.weights``). A
+Sequential stack runs on one input ``x``; a Functional model names its inputs (``input_dim``
+as name -> per-sample shape) and what each layer is called on (``Layer.inbound``). A
+:class:`ModelSpec` also says what is differentiated: the model ``output``, its ``sum`` (what
+``K.gradients(model.output, ...)`` and ``tape.gradient(output, ...)`` differentiate), or a
+Keras loss (``mse``, ``categorical_crossentropy``, ``sparse_categorical_crossentropy``, with
+optional per-sample weights); and whether the model runs in training mode (``training``:
+BatchNormalization uses the batch's statistics; Dropout with a rate is refused there). A ``head`` of elementwise ops on the body's output against constants
 or further inputs describes multi-input models such as seed 004's
 ``(hidden_model(x) + 1) * reference_prices``.
 
 :meth:`ModelSpec.spec` turns it into an ordinary :class:`~conformance.spec.Spec` whose ``fn``
 is the compiled model (so JAX, autograd and the reference need nothing special) and whose
 ``model`` attribute is the ModelSpec, from which TF adapters build a real tf_keras model.
-Array names: the body input ``x``, head inputs by their own names, targets ``y`` and
-``sample_weight``, and weights ``<layer name>_kernel`` / ``<layer name>_bias``.
+Array names: the inputs (``x``, or a Functional model's input names), head inputs by their
+own names, targets ``y`` and ``sample_weight``, and weights ``<layer name>_<weight>``
+(``dense_0_kernel``, ``batch_normalization_0_moving_mean``). An Embedding's input holds token
+ids: whole numbers in a float array for now, cast to int inside the forward.
 """
 
 from __future__ import annotations
