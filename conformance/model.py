@@ -10,8 +10,8 @@ as name -> per-sample shape) and what each layer is called on (``Layer.inbound``
 Keras loss (``mse``, ``categorical_crossentropy``, ``sparse_categorical_crossentropy``, with
 optional per-sample weights); and whether the model runs in training mode (``training``:
 BatchNormalization uses the batch's statistics; Dropout with a rate is refused there). A
-``head`` of elementwise ops on the body's output against constants or further inputs describes multi-input models such as seed 004's
-``(hidden_model(x) + 1) * reference_prices``.
+``head`` of elementwise ops on the body's output against constants or further inputs
+describes multi-input models such as seed 004's ``(hidden_model(x) + 1) * reference_prices``.
 
 :meth:`ModelSpec.spec` turns it into an ordinary :class:`~conformance.spec.Spec` whose ``fn``
 is the compiled model (so JAX, autograd and the reference need nothing special) and whose
