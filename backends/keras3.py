@@ -151,7 +151,7 @@ class KerasTorchBackend(Keras3Backend):
 
     name = "keras-torch"
     engine = "torch"
-    function_backend = "none built in"
+    function_backend = "the torch plug-in of examples/torch-backend"
     requires = {"keras": "keras", "torch": "torch"}
 
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
