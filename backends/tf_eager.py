@@ -22,6 +22,7 @@ import numpy as np
 from backends import _tf
 from backends._functional import Derivatives, FunctionalBackend, Objective
 from backends.base import Arrays, Program, split, to_numpy
+from conformance.model import STATE_KINDS
 from conformance.spec import Spec
 
 
@@ -37,7 +38,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return grad
 
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
-        return _tf.tensorflow().function(compute)
+        return _tf.core().function(compute)
 
     # -- one method per kind; ``wrt`` values are tensors or, for model weights, tf.Variables --
 
@@ -50,7 +51,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return value, tape.jacobian(value, wrt, unconnected_gradients=_zero())
 
     def jvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
-        tf = _tf.tensorflow()
+        tf = _tf.core()
         out = {}
         for name in wrt:
             with tf.autodiff.ForwardAccumulator(wrt[name], tangents[name]) as accumulator:
@@ -64,7 +65,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
                                     unconnected_gradients=_zero())
 
     def hvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
-        tf = _tf.tensorflow()
+        tf = _tf.core()
         with tf.GradientTape() as outer:
             outer.watch(wrt)
             inner, value = _recorded(f, wrt, fixed)
@@ -78,36 +79,42 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
               ) -> Program:
         tf = _tf.tensorflow()
         if spec.model is None:
-            f = self.objective(spec)
+            return self.traced(spec, self.objective(spec), derivative)
+        keras = _tf.build_keras_model(spec)
+        training = spec.model.training
 
-            def compute(wrt: dict, fixed: dict) -> Derivatives:
-                return derivative(f, wrt, fixed)
-        else:
-            keras = _tf.build_keras_model(spec)
-            training = spec.model.training
+        def objective(wrt: dict, fixed: dict) -> Any:
+            arrays = {**fixed, **wrt}
+            return keras.objective(keras.call(arrays, training=training), arrays)
 
-            def objective(wrt: dict, fixed: dict) -> Any:
-                arrays = {**fixed, **wrt}
-                return keras.objective(keras.call(arrays, training=training), arrays)
+        def compute(wrt: dict, fixed: dict) -> Derivatives:
+            arrays = {**fixed, **wrt}
+            for name, variable in keras.variables.items():
+                variable.assign(arrays[name])
+            sources = {n: keras.variables.get(n, a) for n, a in wrt.items()}
+            return derivative(objective, sources, fixed)
 
-            def compute(wrt: dict, fixed: dict) -> Derivatives:
-                arrays = {**fixed, **wrt}
-                for name, variable in keras.variables.items():
-                    variable.assign(arrays[name])
-                sources = {n: keras.variables.get(n, a) for n, a in wrt.items()}
-                return derivative(objective, sources, fixed)
+        program = _TracedProgram(spec, self.compile(compute), tf)
+        # in training mode Keras updates BatchNormalization's moving statistics after using
+        # the batch's own: they are not the weights the call used, so they are not read back
+        in_use = {n: v for n, v in keras.variables.items()
+                  if not (training and n.endswith(STATE_KINDS))}
+        program.weights_in_use = lambda: {n: v.numpy() for n, v in in_use.items()}
+        return program
 
-            program = _TracedProgram(spec, self.compile(compute), tf)
-            program.weights_in_use = lambda: {n: v.numpy() for n, v in keras.variables.items()}
-            return program
+    def traced(self, spec: Spec, f: Objective,
+               derivative: Callable[[Objective, dict, dict], Derivatives]) -> Program:
+        """The program computing ``derivative`` of ``f``, in one ``tf.function`` per spec."""
+        def compute(wrt: dict, fixed: dict) -> Derivatives:
+            return derivative(f, wrt, fixed)
 
-        return _TracedProgram(spec, self.compile(compute), tf)
+        return _TracedProgram(spec, self.compile(compute), _tf.core())
 
 
 def _recorded(f: Objective, wrt: Any, fixed: Any) -> tuple[Any, Any]:
     """``f`` run under a GradientTape that watches ``wrt`` (plain tensors are not watched by
     default); returns the tape and the value."""
-    with _tf.tensorflow().GradientTape() as tape:
+    with _tf.core().GradientTape() as tape:
         tape.watch(wrt)
         value = f(wrt, fixed)
     return tape, value
@@ -115,7 +122,7 @@ def _recorded(f: Objective, wrt: Any, fixed: Any) -> tuple[Any, Any]:
 
 def _zero() -> Any:
     """Inputs with no path to the output get zeros, not None: their derivative is zero."""
-    return _tf.tensorflow().UnconnectedGradients.ZERO
+    return _tf.core().UnconnectedGradients.ZERO
 
 
 class _TracedProgram:

@@ -1,5 +1,6 @@
 """The built-in catalog: the starter function specs, the op catalog (one ``ops_<family>``
-module per family of the shared numpy API), the seed scenarios and the convention cases."""
+module per family of the shared numpy API), index-array cases, the seed scenarios, the
+models and the convention cases."""
 
 from __future__ import annotations
 
@@ -17,14 +18,15 @@ OP_FAMILIES: tuple[str, ...] = ("elementwise", "binary", "reductions", "products
 
 def catalog() -> list[Spec]:
     """Every built-in spec: starter cases, op cases, index-array cases, seed scenarios,
-    convention cases."""
+    models, convention cases."""
     from conformance.catalog.conventions import convention_specs
     from conformance.catalog.indexing import indexing_specs
+    from conformance.catalog.models import model_specs
     from conformance.catalog.seeds import seed_specs
     from conformance.catalog.starter import starter_specs
 
     return (starter_specs() + list(op_specs()) + indexing_specs() + seed_specs()
-            + convention_specs())
+            + model_specs() + convention_specs())
 
 
 @functools.cache
