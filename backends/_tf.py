@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from backends._namespace import missing_names
 from backends.base import Backend
 from conformance.model import BODY_INPUT, SAMPLE_WEIGHT, TARGET, ModelSpec, param_name
 from conformance.spec import Spec
@@ -104,57 +105,17 @@ def numpy_namespace() -> Any:
     return _Namespace(tnp, tf)
 
 
-class _Recorder:
-    """numpy, recording every dotted name read from it (``exp``, ``linalg.eigh``)."""
-
-    def __init__(self, target: Any, prefix: str, seen: set[str]) -> None:
-        self._target, self._prefix, self._seen = target, prefix, seen
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._target, name)
-        dotted = self._prefix + name
-        self._seen.add(dotted)
-        return _Recorder(value, dotted + ".", self._seen) if isinstance(value, types.ModuleType) \
-            else value
-
-
 def missing_in_namespace(spec: Spec) -> str | None:
     """What ``spec.fn`` reads from ``xp`` that :func:`numpy_namespace` lacks, if anything.
 
-    Found by one dry run of ``fn`` on a recording numpy (an inner ``grad`` returns zeros).
     Model specs run on real Keras layers, so they need nothing from the namespace.
     """
-    import numpy as np
-
     if spec.model is not None:
         return None
-    seen: set[str] = set()
-
-    def zero_grad(f: Any) -> Any:
-        def gradient(x: Any, *rest: Any) -> Any:
-            f(x, *rest)
-            parts = [np.zeros_like(p) for p in (x if isinstance(x, list | tuple) else [x])]
-            return type(x)(parts) if isinstance(x, list | tuple) else parts[0]
-        return gradient
-
-    try:
-        spec.fn(_Recorder(np, "", seen), **({"grad": zero_grad} if spec.uses_grad else {}),
-                **spec.arrays)
-    except Exception:  # noqa: BLE001 - fn's own failures surface when the adapter runs it
-        return None
-    xp = numpy_namespace()
-    missing = sorted(n for n in seen if not _has(xp, n.split(".")))
+    missing = missing_names(spec, numpy_namespace())
     if not missing:
         return None
-    return ("tensorflow.experimental.numpy has no " + ", ".join(f"xp.{n}" for n in missing))
-
-
-def _has(namespace: Any, path: list[str]) -> bool:
-    for part in path:
-        namespace = getattr(namespace, part, None)
-        if namespace is None:
-            return False
-    return True
+    return "tensorflow.experimental.numpy has no " + ", ".join(f"xp.{n}" for n in missing)
 
 
 @dataclass

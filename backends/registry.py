@@ -17,6 +17,8 @@ BUILTIN: dict[str, str] = {
     "tf-graph": "backends.tf_graph:TFGraphBackend",
     "jax": "backends.jax_backend:JaxBackend",
     "autograd": "backends.autograd_backend:AutogradBackend",
+    "pytensor": "backends.pytensor_backend:PytensorBackend",
+    "theano": "backends.theano_backend:TheanoBackend",
 }
 ENTRY_POINT_GROUP = "gradparity.backends"
 

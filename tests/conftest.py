@@ -9,7 +9,7 @@ import pytest
 
 #: Built-in backend name -> the framework module it needs.
 FRAMEWORKS = {"jax": "jax", "autograd": "autograd", "tf-eager": "tensorflow",
-              "tf-graph": "tensorflow"}
+              "tf-graph": "tensorflow", "pytensor": "pytensor", "theano": "theano"}
 
 
 def require_backend(name: str) -> None:
