@@ -15,6 +15,9 @@ import numpy as np
 
 from backends._theano_like import TheanoLikeBackend
 
+#: numpy ``linalg`` names ``xp.linalg`` offers where pytensor has them.
+LINALG = ("det", "inv", "solve", "cholesky", "norm", "slogdet", "eigh", "pinv")
+
 
 class PytensorBackend(TheanoLikeBackend):
     name = "pytensor"
@@ -24,9 +27,16 @@ class PytensorBackend(TheanoLikeBackend):
 
     def framework(self) -> Any:
         import pytensor
-        import pytensor.tensor.linalg  # noqa: F401 - makes pytensor.tensor.linalg an attribute
+        import pytensor.tensor
 
         return pytensor
+
+    def linalg(self) -> dict[str, Any]:
+        try:
+            from pytensor.tensor import linalg
+        except ImportError:  # pytensor releases before the numpy-like linalg module
+            return {}
+        return {n: getattr(linalg, n) for n in LINALG if hasattr(linalg, n)}
 
     def variable(self, name: str, array: np.ndarray) -> Any:
         shape = tuple(1 if s == 1 else None for s in array.shape)

@@ -84,6 +84,11 @@ class TheanoBackend(TheanoLikeBackend):
     requires = {"theano": "theano"}
     module_name = "theano"
 
+    def install_hint(self) -> str:
+        """Theano pins an old numpy, so it goes into its own environment, not this one."""
+        return ("its own environment, as it pins numpy 1.23.5: tox -e theano, or "
+                "pip install 'gradparity[theano]' in a fresh venv")
+
     def numerics(self) -> dict[str, str]:
         return {**super().numerics(), "THEANO_FLAGS": theano_flags("")}
 
