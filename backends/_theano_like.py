@@ -4,9 +4,9 @@ Theano and its successor pytensor differentiate graphs, not Python functions, so
 runs ``fn`` once on symbolic variables and differentiates the resulting expression the way a
 practitioner of either does it: ``grad`` for gradients, ``gradient.jacobian`` of the
 flattened output (reshaped to ``output.shape + array.shape``, as seed 003's author did),
-``Rop`` for JVPs, ``Lop`` for VJPs,
-and ``grad(grad(f) . v)`` for Hessian-vector products. The graph is compiled once per spec
-with ``function`` and called with new arrays after that.
+``Rop`` for JVPs and ``Lop`` for VJPs (a subclass may use newer names or a fallback), and
+``grad(grad(f) . v)`` for Hessian-vector products. The graph is compiled once per spec with
+``function`` and called with new arrays after that.
 
 Every array is a symbolic input (so the program follows new weights), typed with the spec's
 dtype; size-1 axes are broadcastable. The graph is built and compiled under
