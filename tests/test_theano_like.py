@@ -105,3 +105,14 @@ def test_a_disconnected_input_gets_a_zero_gradient(backend_name: str) -> None:
     out = load(backend_name).prepare(spec)(spec.cast())
     np.testing.assert_array_equal(out["w"], np.zeros(2))
     np.testing.assert_allclose(out["x"], 2 * np.arange(1.0, 4.0))
+
+
+def test_theano_flags_are_added_before_import_and_the_users_own_win(monkeypatch) -> None:
+    """No Theano needed: the flags the adapter sets, and that it never overrides the user's."""
+    from backends.theano_backend import theano_flags
+
+    monkeypatch.setenv("XDG_CACHE_HOME", "/cache")
+    assert theano_flags("") == "blas.ldflags=,base_compiledir=/cache/gradparity/theano"
+    assert theano_flags("floatX=float32,blas.ldflags=-lopenblas") == (
+        "floatX=float32,blas.ldflags=-lopenblas,base_compiledir=/cache/gradparity/theano")
+    assert theano_flags("compiledir=/mine") == "compiledir=/mine,blas.ldflags="
