@@ -20,6 +20,8 @@ BUILTIN: dict[str, str] = {
     "keras-jax": "backends.keras3:KerasJaxBackend",
     "keras-tf": "backends.keras3:KerasTFBackend",
     "keras-torch": "backends.keras3:KerasTorchBackend",
+    "pytensor": "backends.pytensor_backend:PytensorBackend",
+    "theano": "backends.theano_backend:TheanoBackend",
 }
 ENTRY_POINT_GROUP = "gradparity.backends"
 

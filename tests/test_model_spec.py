@@ -91,7 +91,7 @@ def test_training_mode_is_allowed_when_dropout_is_off() -> None:
     assert model.training
 
 
-@pytest.mark.parametrize("backend_name", ["jax", "autograd"])
+@pytest.mark.parametrize("backend_name", ["jax", "autograd", "pytensor", "theano"])
 def test_functional_backends_run_compiled_model_specs(backend_name: str) -> None:
     require_backend(backend_name)
     model = ModelSpec(LAYERS, 4, WEIGHTS, objective="categorical_crossentropy")
