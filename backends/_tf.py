@@ -82,7 +82,7 @@ def tensorflow() -> Any:
 def dense(gradient: Any) -> Any:
     """A gradient as a dense tensor: a gather's (``take``, embedding lookup) comes back as
     ``tf.IndexedSlices``, which numpy and the output contract cannot take."""
-    tf = tensorflow()
+    tf = core()  # also under Keras 3's TensorFlow engine (keras-tf)
     return tf.convert_to_tensor(gradient) if isinstance(gradient, tf.IndexedSlices) \
         else gradient
 

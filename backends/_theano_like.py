@@ -17,6 +17,7 @@ over the framework's ``tensor`` module; a name it lacks makes the spec UNSUPPORT
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -36,8 +37,31 @@ CONSTANTS: dict[str, Any] = {"newaxis": None, "pi": np.pi, "e": np.e, "inf": np.
                              "float32": np.float32, "float64": np.float64}
 
 
+def _split(tensor: Any) -> Callable[..., list]:
+    """numpy's ``split`` (sections or indices; the framework's own takes split sizes)."""
+    def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
+        length = x.shape[axis]
+        if isinstance(indices_or_sections, int):
+            size = length // indices_or_sections
+            bounds = [i * size for i in range(indices_or_sections + 1)]
+        else:
+            bounds = [0, *indices_or_sections, length]
+        where = [slice(None)] * x.ndim
+        return [x[tuple(where[:axis] + [slice(a, b)] + where[axis + 1:])]
+                for a, b in zip(bounds[:-1], bounds[1:])]
+    return split
+
+
+def _atleast_3d(x: Any) -> Any:
+    """numpy's ``atleast_3d``: (N,) -> (1, N, 1), (M, N) -> (M, N, 1)."""
+    patterns = {0: ("x", "x", "x"), 1: ("x", 0, "x"), 2: (0, 1, "x")}
+    return x.dimshuffle(*patterns[x.ndim]) if x.ndim in patterns else x
+
+
 class Namespace:
-    """numpy names over ``theano.tensor`` / ``pytensor.tensor`` (what ``fn`` sees as ``xp``)."""
+    """numpy names over ``theano.tensor`` / ``pytensor.tensor`` (what ``fn`` sees as ``xp``);
+    where the framework's function of a numpy name takes other arguments (``split``,
+    ``atleast_3d``), numpy's semantics are written on the framework's ops."""
 
     def __init__(self, label: str, tensor: Any, matmul: Callable[[Any, Any], Any],
                  linalg: Mapping[str, Any]) -> None:
@@ -45,6 +69,8 @@ class Namespace:
         self.__name__ = label  # what an UNSUPPORTED reason calls it
         self.matmul = matmul
         self.linalg = types.SimpleNamespace(**linalg)
+        self.split = _split(tensor)
+        self.atleast_3d = _atleast_3d
 
     def __getattr__(self, name: str) -> Any:
         if name in CONSTANTS:
@@ -61,6 +87,12 @@ class TheanoLikeBackend(FunctionalBackend):
 
     #: The imported package name, ``theano`` or ``pytensor``.
     module_name: ClassVar[str] = ""
+    #: What the framework cannot differentiate (or take) says, made UNSUPPORTED with its
+    #: own message: no second derivative of ``prod``, no usable gradient of ``real``, and
+    #: ``TensorVariable.reshape`` refusing numpy's ``x.reshape(-1)``.
+    no_rule_messages = (r"NullTypeGradError: .*grad method for input \d+ .* is not implemented",
+                        r"TypeError: \w+\.grad illegally\s+returned an integer-valued",
+                        r"TypeError: New shape in reshape must be a vector")
 
     # -- what a subclass supplies --------------------------------------------------------------
 
@@ -124,14 +156,34 @@ class TheanoLikeBackend(FunctionalBackend):
             symbols = {n: self.variable(n, a) for n, a in {**wrt, **fixed}.items()}
             value, derivatives = compute({n: symbols[n] for n in wrt},
                                          {n: symbols[n] for n in fixed})
+            value, derivatives = self._in_dtype(value, derivatives, dtype)
             function = self.framework().function(
                 [symbols[n] for n in names], [value, *derivatives.values()],
-                on_unused_input="ignore")
+                on_unused_input="ignore", mode=self.mode())
 
         def call(arrays: dict) -> Derivatives:
             value, *outputs = function(*(arrays[n] for n in names))
             return value, dict(zip(derivatives, outputs))
         return call
+
+    def mode(self) -> Any:
+        """How graphs are compiled: the framework's full rewrites (``fast_run``, the graph its
+        users get) run by its Python implementations of each op, so no spec waits for a C or
+        numba compiler (hundreds of small graphs would take many minutes on a cold cache);
+        a ``mode=`` in the user's ``<FRAMEWORK>_FLAGS`` wins."""
+        flags = os.environ.get(f"{self.module_name.upper()}_FLAGS", "")
+        if "mode=" in flags.replace(" ", ""):
+            return None
+        return self.framework().compile.mode.Mode(linker="py", optimizer="fast_run")
+
+    def _in_dtype(self, value: Any, derivatives: dict, dtype: str) -> tuple[Any, dict]:
+        """The outputs cast to the spec's dtype where an op promoted them (pytensor's ``std``
+        with ``ddof`` answers float64 for float32 input), as numpy returns them."""
+        cast = self.framework().tensor.cast
+
+        def fix(v: Any) -> Any:
+            return v if v.dtype == dtype or not v.dtype.startswith("float") else cast(v, dtype)
+        return fix(value), {n: fix(d) for n, d in derivatives.items()}
 
     def grad(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
         value = f(wrt, fixed)
