@@ -39,8 +39,8 @@ class PytensorBackend(TheanoLikeBackend):
         return {n: getattr(linalg, n) for n in LINALG if hasattr(linalg, n)}
 
     def variable(self, name: str, array: np.ndarray) -> Any:
-        shape = tuple(1 if s == 1 else None for s in array.shape)
-        return self.framework().tensor.tensor(name=name, dtype=array.dtype, shape=shape)
+        """A symbolic input with the array's static shape (model layers read it)."""
+        return self.framework().tensor.tensor(name=name, dtype=array.dtype, shape=array.shape)
 
     def float_flags(self, dtype: str) -> Any:
         return self.framework().config.change_flags(floatX=dtype)

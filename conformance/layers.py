@@ -269,8 +269,12 @@ def _norm_weights(moving: bool) -> Callable[[Config], tuple[str, ...]]:
 
 # -- forwards -------------------------------------------------------------------------------
 
-def _shape(x: Any) -> Shape:
-    return tuple(int(n) for n in x.shape)
+def shape_of(x: Any) -> Shape:
+    """The static shape of an array or tensor (a symbolic graph's variable carries it in its
+    type, as pytensor's does, where ``x.shape`` is itself symbolic)."""
+    static = getattr(getattr(x, "type", None), "shape", None)
+    dims = static if isinstance(static, tuple) and None not in static else x.shape
+    return tuple(int(n) for n in dims)
 
 
 def _dense(xp: Any, config: Config, inputs: list, w: dict, training: bool) -> Any:
@@ -284,7 +288,7 @@ def _pad(xp: Any, x: Any, axis: int, before: int, after: int) -> Any:
     """``x`` with zeros before and after along ``axis`` (concatenate: every namespace has it)."""
     parts = []
     for size in (before, after):
-        shape = list(_shape(x))
+        shape = list(shape_of(x))
         shape[axis] = size
         parts.append(xp.zeros(tuple(shape), dtype=x.dtype) if size else None)
     return xp.concatenate([p for p in (parts[0], x, parts[1]) if p is not None], axis=axis)
@@ -300,7 +304,7 @@ def _windows(x: Any, window: tuple[int, int], strides: tuple[int, int],
 
 def _conv2d(xp: Any, config: Config, inputs: list, w: dict, training: bool) -> Any:
     x = inputs[0]
-    batch, height, width, channels = _shape(x)
+    batch, height, width, channels = shape_of(x)
     kernel, strides = config["kernel_size"], config["strides"]
     out = tuple(_out_size(n, k, s, config["padding"])
                 for n, k, s in zip((height, width), kernel, strides, strict=True))
@@ -321,7 +325,7 @@ def _pool(reduce: str) -> Callable[..., Any]:
     def pool(xp: Any, config: Config, inputs: list, w: dict, training: bool) -> Any:
         x = inputs[0]
         out = tuple(_out_size(n, k, s, "valid") for n, k, s in
-                    zip(_shape(x)[1:3], config["pool_size"], config["strides"], strict=True))
+                    zip(shape_of(x)[1:3], config["pool_size"], config["strides"], strict=True))
         stacked = xp.stack(_windows(x, config["pool_size"], config["strides"], out), axis=0)
         return getattr(xp, reduce)(stacked, axis=0)
     return pool
@@ -329,7 +333,7 @@ def _pool(reduce: str) -> Callable[..., Any]:
 
 def _flatten(xp: Any, config: Config, inputs: list, w: dict, training: bool) -> Any:
     x = inputs[0]
-    return xp.reshape(x, (_shape(x)[0], -1))
+    return xp.reshape(x, (shape_of(x)[0], -1))
 
 
 def _normalized(xp: Any, config: Config, x: Any, mean: Any, variance: Any, w: dict) -> Any:
@@ -346,7 +350,7 @@ def _batch_norm(xp: Any, config: Config, inputs: list, w: dict, training: bool) 
     x = inputs[0]
     if not training:
         return _normalized(xp, config, x, w["moving_mean"], w["moving_variance"], w)
-    axes = tuple(range(len(_shape(x)) - 1))
+    axes = tuple(range(len(shape_of(x)) - 1))
     mean = xp.mean(x, axis=axes)
     return _normalized(xp, config, x, mean, xp.mean((x - mean) ** 2, axis=axes), w)
 
@@ -369,7 +373,7 @@ def _lstm(xp: Any, config: Config, inputs: list, w: dict, training: bool) -> Any
     u, x = config["units"], inputs[0]
     h = c = None
     states = []
-    for t in range(_shape(x)[1]):
+    for t in range(shape_of(x)[1]):
         z = x[:, t, :] @ w["kernel"]
         if config["use_bias"]:
             z = z + w["bias"]
@@ -394,7 +398,7 @@ def _gru(xp: Any, config: Config, inputs: list, w: dict, training: bool) -> Any:
     kernel = w["recurrent_kernel"]
     h = None
     states = []
-    for t in range(_shape(x)[1]):
+    for t in range(shape_of(x)[1]):
         xz = x[:, t, :] @ w["kernel"]
         if input_bias is not None:
             xz = xz + input_bias

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from conformance.layers import LAYERS, LayerMath, Shape, normalized_config
+from conformance.layers import LAYERS, LayerMath, Shape, normalized_config, shape_of
 from conformance.spec import Spec, SpecError
 
 #: What a model spec differentiates.
@@ -292,7 +292,7 @@ class ModelSpec:
             per_sample = xp.mean((y - out) ** 2, axis=-1)
         else:  # cross-entropies; Keras's clipping at 1e-7 is not reached by sane data
             if self.objective == "sparse_categorical_crossentropy":  # labels -> one-hot rows
-                y = y[:, None] == xp.arange(_width(out))  # bool: keeps the output's dtype
+                y = xp.equal(y[:, None], xp.arange(_width(out)))  # bool: keeps the output's dtype
             per_sample = -xp.sum(y * xp.log(out / xp.sum(out, axis=-1, keepdims=True)), axis=-1)
         if SAMPLE_WEIGHT in arrays:
             per_sample = per_sample * arrays[SAMPLE_WEIGHT]
@@ -428,7 +428,7 @@ class ModelSpec:
 
 
 def _width(out: Any) -> int:
-    return int(out.shape[-1])
+    return shape_of(out)[-1]
 
 
 def _input_shapes(input_dim: Any) -> dict[str, Shape]:
