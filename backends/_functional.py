@@ -8,12 +8,14 @@ with one derivative per ``wrt`` name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from backends.base import Arrays, Backend, Program, split, to_numpy
+from backends.base import Arrays, Backend, Program, Unsupported, split, to_numpy
+from conformance.loops import Scan, python_scan
 from conformance.spec import Spec
 
 Objective = Callable[[dict[str, Any], dict[str, Any]], Any]
@@ -40,6 +42,10 @@ class FunctionalBackend(Backend):
         """The framework's ``grad`` handed to specs that differentiate inside ``fn``."""
         raise NotImplementedError
 
+    def scan(self) -> Scan:
+        """The loop operator handed to specs with ``uses_scan`` (default: a Python loop)."""
+        return python_scan(self.namespace())
+
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
         """Compile the derivative computation once per spec (default: run it as is)."""
         return compute
@@ -63,7 +69,8 @@ class FunctionalBackend(Backend):
         """``fn`` as ``f(wrt, fixed)`` on the framework's namespace (and its inner ``grad``)."""
         xp = self.namespace()
         inner = self.inner_grad() if spec.uses_grad else None
-        return lambda wrt, fixed: spec.evaluate(xp, {**fixed, **wrt}, grad=inner)
+        scan = self.scan() if spec.uses_scan else None
+        return lambda wrt, fixed: spec.evaluate(xp, {**fixed, **wrt}, grad=inner, scan=scan)
 
     def derivative(self, spec: Spec) -> Callable[[Objective, dict, dict], Derivatives]:
         """The method for the spec's kind, with its tangents or cotangent bound."""
@@ -96,9 +103,29 @@ class FunctionalBackend(Backend):
         compute = self.compile(body)
 
         def program(arrays: Arrays) -> dict[str, np.ndarray]:
-            value, derivatives = compute(*split(spec, arrays))
+            with no_rule_is_unsupported(self.name):
+                value, derivatives = compute(*split(spec, arrays))
             return to_numpy({"value": value, **derivatives})
 
         if self.compiles_by_tracing:
             program.trace_count = lambda: runs[0]
         return program
+
+
+@contextlib.contextmanager
+def no_rule_is_unsupported(backend: str) -> Iterator[None]:
+    """Turn a framework's "no derivative rule for this op" into :class:`Unsupported`.
+
+    autograd raises ``NotImplementedError("VJP of cumprod wrt argnum 0 not defined")``, JAX
+    ``NotImplementedError("Differentiation rule for ... not implemented")``, TensorFlow
+    ``LookupError("No gradient defined for operation ...")``: a gap of the framework, not a
+    fault of the adapter, so the case is UNSUPPORTED with the framework's own message.
+    """
+    try:
+        yield
+    except NotImplementedError as exc:
+        raise Unsupported(f"{backend}: {exc}") from exc
+    except LookupError as exc:
+        if "gradient" not in str(exc).lower():
+            raise
+        raise Unsupported(f"{backend}: {exc}") from exc

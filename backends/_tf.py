@@ -21,7 +21,7 @@ import functools
 import os
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,9 +137,11 @@ def missing_in_namespace(spec: Spec) -> str | None:
             return type(x)(parts) if isinstance(x, list | tuple) else parts[0]
         return gradient
 
+    from conformance.loops import python_scan
+
     try:
-        spec.fn(_Recorder(np, "", seen), **({"grad": zero_grad} if spec.uses_grad else {}),
-                **spec.arrays)
+        spec.evaluate(_Recorder(np, "", seen), spec.arrays, grad=zero_grad,
+                      scan=python_scan(np))
     except Exception:  # noqa: BLE001 - fn's own failures surface when the adapter runs it
         return None
     xp = numpy_namespace()
@@ -155,6 +157,34 @@ def _has(namespace: Any, path: list[str]) -> bool:
         if namespace is None:
             return False
     return True
+
+
+def scan(step: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs: Any) -> tuple[Any, Any]:
+    """The specs' ``scan`` (``jax.lax.scan`` semantics) as ``tf.scan``, in eager and graph mode.
+
+    ``tf.scan`` carries one structure and stacks it at every step, so the step's ``(carry,
+    y)`` is that structure; the first step runs before the loop, which gives the initial
+    ``y`` its structure (and the carry the dtypes the step returns).
+    """
+    tf = tensorflow()
+    length = tf.nest.flatten(xs)[0].shape[0]
+    carry, y = step(carry, tf.nest.map_structure(lambda a: a[0], xs))
+    if length == 1:
+        return carry, tf.nest.map_structure(lambda a: a[None], y)
+    rest = tf.nest.map_structure(lambda a: a[1:], xs)
+    if y is None:
+        carries = tf.scan(lambda state, x: step(state, x)[0], rest, initializer=carry)
+        return tf.nest.map_structure(lambda c: c[-1], carries), None
+    carries, ys = tf.scan(lambda state, x: step(state[0], x), rest, initializer=(carry, y))
+    return (tf.nest.map_structure(lambda c: c[-1], carries),
+            tf.nest.map_structure(lambda first, others: tf.concat([first[None], others], 0),
+                                  y, ys))
+
+
+def dense(gradient: Any) -> Any:
+    """A gradient as a dense tensor: ``IndexedSlices`` (from gather/take) are densified."""
+    tf = tensorflow()
+    return tf.convert_to_tensor(gradient) if isinstance(gradient, tf.IndexedSlices) else gradient
 
 
 @dataclass

@@ -36,6 +36,11 @@ class Program(Protocol):
     def __call__(self, arrays: Arrays) -> dict[str, Any]: ...
 
 
+class Unsupported(Exception):
+    """Raised by a program when the framework cannot compute what the spec asks (no
+    derivative rule for an op, say): the case is UNSUPPORTED with this message, not ERROR."""
+
+
 class Backend:
     """Base class of adapters. Subclasses set the class attributes and implement ``prepare``."""
 

@@ -35,6 +35,9 @@ class JaxBackend(FunctionalBackend):
     def inner_grad(self) -> Any:
         return _jax().grad
 
+    def scan(self) -> Any:
+        return _jax().lax.scan
+
     def compile(self, compute: Any) -> Any:
         return _jax().jit(compute)
 

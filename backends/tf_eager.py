@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 
 from backends import _tf
-from backends._functional import Derivatives, FunctionalBackend, Objective
+from backends._functional import (
+    Derivatives,
+    FunctionalBackend,
+    Objective,
+    no_rule_is_unsupported,
+)
 from backends.base import Arrays, Program, split, to_numpy
 from conformance.spec import Spec
 
@@ -35,12 +40,21 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         def grad(f: Callable) -> Callable:
             def gradient(x: Any, *rest: Any) -> Any:
                 tape, y = _recorded(lambda w, _: f(w, *rest), x, None)
-                return tape.gradient(y, x, unconnected_gradients=_zero())
+                return _tf.tensorflow().nest.map_structure(
+                    _tf.dense, tape.gradient(y, x, unconnected_gradients=_zero()))
             return gradient
         return grad
 
+    def scan(self) -> Any:
+        # AutoGraph would rewrite the loop's own Python; the step stays plain Python too
+        return _tf.tensorflow().autograph.experimental.do_not_convert(_tf.scan)
+
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
-        return _tf.tensorflow().function(compute)
+        # gradients of gather/take come back as IndexedSlices: the program returns them dense
+        def dense(wrt: dict, fixed: dict) -> Derivatives:
+            value, derivatives = compute(wrt, fixed)
+            return value, {n: _tf.dense(d) for n, d in derivatives.items()}
+        return _tf.tensorflow().function(dense)
 
     # -- one method per kind; ``wrt`` values are tensors or, for model weights, tf.Variables --
 
@@ -60,6 +74,25 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
                 value = f(wrt, fixed)
             out[name] = accumulator.jvp(value, unconnected_gradients=_zero())
         return value, out
+
+    def jvp_by_double_vjp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict
+                          ) -> Derivatives:
+        """JVPs as ``d/du <J^T u, t>`` with nested tapes, for specs using ``scan``:
+        ``ForwardAccumulator`` cannot push tangents through ``tf.scan``'s TensorArrays."""
+        tf = _tf.tensorflow()
+        tape, value = _recorded(f, wrt, fixed)
+        with tf.GradientTape(persistent=True) as outer:
+            u = tf.zeros_like(value)
+            outer.watch(u)
+            pulled = tape.gradient(value, wrt, output_gradients=u, unconnected_gradients=_zero())
+        return value, {name: outer.gradient(pulled[name], u, output_gradients=tangents[name],
+                                            unconnected_gradients=_zero()) for name in wrt}
+
+    def derivative(self, spec: Spec) -> Callable[[Objective, dict, dict], Derivatives]:
+        if spec.kind == "jvp" and spec.uses_scan:
+            tangents = spec.cast(spec.tangents)
+            return lambda f, wrt, fixed: self.jvp_by_double_vjp(f, wrt, fixed, tangents)
+        return super().derivative(spec)
 
     def vjp(self, f: Objective, wrt: dict, fixed: dict, cotangent: Any) -> Derivatives:
         tape, value = _recorded(f, wrt, fixed)
@@ -124,14 +157,17 @@ def _zero() -> Any:
 class _TracedProgram:
     """A spec's ``tf.function`` called with tensors; ``trace_count()`` reads its traces."""
 
+    backend_name = TFEagerBackend.name
+
     def __init__(self, spec: Spec, function: Any, tf: Any) -> None:
         self.spec, self.function, self.tf = spec, function, tf
 
     def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
         wrt, fixed = split(self.spec, arrays)
         as_tensors = {n: self.tf.constant(a) for n, a in {**wrt, **fixed}.items()}
-        value, derivatives = self.function({n: as_tensors[n] for n in wrt},
-                                           {n: as_tensors[n] for n in fixed})
+        with no_rule_is_unsupported(self.backend_name):
+            value, derivatives = self.function({n: as_tensors[n] for n in wrt},
+                                               {n: as_tensors[n] for n in fixed})
         return to_numpy({"value": value, **derivatives})
 
     def trace_count(self) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from backends import _tf
+from backends._functional import no_rule_is_unsupported
 from backends.base import Arrays, Program
 from conformance.model import SAMPLE_WEIGHT, TARGET
 from conformance.spec import Spec
@@ -47,7 +48,8 @@ class TFGraphBackend(_tf.TensorFlowBackend):
             session = tf.compat.v1.Session(graph=graph)
             keras_backend.set_session(session)
             build = _build_model if spec.model is not None else _build_function
-            program = build(spec, tf, graph, session, derivatives)
+            with no_rule_is_unsupported(self.name):
+                program = build(spec, tf, graph, session, derivatives)
             # Initialize, then let Keras see the variables initialized, so K.function adds no
             # initializer ops later (the weights themselves are loaded at every call).
             session.run(tf.compat.v1.global_variables_initializer())
@@ -97,7 +99,8 @@ def _build_function(spec: Spec, tf: Any, graph: Any, session: Any,
                     for n, a in spec.arrays.items()}
     gradients = _zero_filled(tf, tf.compat.v1.gradients)
     inner = _inner_grad(gradients) if spec.uses_grad else None
-    value = tf.convert_to_tensor(spec.evaluate(_tf.numpy_namespace(), placeholders, grad=inner))
+    value = tf.convert_to_tensor(spec.evaluate(_tf.numpy_namespace(), placeholders, grad=inner,
+                                               scan=_tf.scan))
     names = spec.wrt if with_derivatives else ()
     derivatives = _derivatives(spec, tf, value, {n: placeholders[n] for n in names},
                                gradients) if names else []
@@ -137,10 +140,12 @@ def _build_model(spec: Spec, tf: Any, graph: Any, session: Any,
 
 
 def _zero_filled(tf: Any, gradients: Callable) -> Gradients:
-    """``gradients(y, xs)`` with zeros where a source does not reach ``y``."""
+    """``gradients(y, xs)`` with zeros where a source does not reach ``y``, and dense where
+    they come back as ``IndexedSlices`` (from gather/take)."""
     def filled(y: Any, xs: list) -> list:
         found = gradients(y, xs)
-        return [tf.zeros_like(x) if g is None else g for g, x in zip(found, xs, strict=True)]
+        return [tf.zeros_like(x) if g is None else _tf.dense(g)
+                for g, x in zip(found, xs, strict=True)]
     return filled
 
 

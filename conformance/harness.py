@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend
+from backends.base import Backend, Unsupported
 from conformance import findings
 from conformance.outputs import contract_violation
 from conformance.probes import References, plan_calls
@@ -71,6 +71,8 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
             for hook in HOOKS:
                 if callable(getattr(program, hook, None)):
                     outcome.hooks.setdefault(hook, []).append(getattr(program, hook)())
+    except Unsupported as exc:  # the framework lacks what the spec needs (a derivative rule)
+        outcome.status, outcome.message = Status.UNSUPPORTED, str(exc)
     except Exception as exc:  # noqa: BLE001 - an adapter's fault becomes an ERROR row
         outcome.status, outcome.message = Status.ERROR, f"{type(exc).__name__}: {exc}"
     outcome.seconds = time.perf_counter() - start
