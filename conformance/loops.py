@@ -46,7 +46,7 @@ def python_scan(xp: Any) -> Scan:
         arrays = leaves(xs)
         if not arrays:
             raise ValueError("scan: xs holds no array to scan over")
-        length = len(arrays[0])
+        length = arrays[0].shape[0]  # len() is not defined on a graph tensor
         ys, structure = [], None
         for i in range(length):
             carry, y = step(carry, rebuild(xs, [a[i] for a in arrays]))

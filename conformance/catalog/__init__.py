@@ -1,4 +1,4 @@
-"""The built-in catalog: the starter function specs and the seed scenarios."""
+"""The built-in catalog: the starter function specs, the seed scenarios, the real objectives."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from collections.abc import Sequence
 
 from conformance.spec import Spec
 
+#: The tag of cases left out of a run unless a ``--spec`` pattern names them.
+SLOW = "slow"
+
 
 def catalog() -> list[Spec]:
     """Every built-in spec, starter cases first."""
+    from conformance.catalog.objectives import objective_specs
     from conformance.catalog.seeds import seed_specs
     from conformance.catalog.starter import starter_specs
 
-    return starter_specs() + seed_specs()
+    return starter_specs() + seed_specs() + objective_specs()
 
 
 def find(name: str) -> Spec:
@@ -29,12 +33,13 @@ class NoSpecMatched(LookupError):
 
 
 def select(specs: Sequence[Spec], patterns: Sequence[str] | None) -> list[Spec]:
-    """The specs whose names match any of the glob ``patterns`` (all specs when none given).
+    """The specs whose names match any of the glob ``patterns``; when none are given, every
+    spec not tagged ``slow`` (those take seconds per backend: name them to run them).
 
     Every pattern must match something: a typo must not silently select nothing.
     """
     if not patterns:
-        return list(specs)
+        return [s for s in specs if SLOW not in s.tags]
     for pattern in patterns:
         if not any(fnmatch.fnmatchcase(s.name, pattern) for s in specs):
             raise NoSpecMatched(f"--spec {pattern!r} matches no spec; run 'gradparity specs' "
