@@ -122,17 +122,20 @@ def lstm_objective(xp: Any, scan: Any, main_params: Any, extra_params: Any, stat
     """
     layers = main_params.shape[0] // 2
     c, b = sequence.shape
+    # rows taken once, outside the loop: a framework that records every op records them once
+    weight = [main_params[2 * i] for i in range(layers)]
+    bias = [main_params[2 * i + 1] for i in range(layers)]
+    in_weight, out_weight, out_bias = extra_params[0], extra_params[1], extra_params[2]
 
     def step(carry: tuple, pair: tuple) -> tuple[tuple, Any]:
         inputs, target = pair
         carry = list(carry)
-        flowing = inputs * extra_params[0]
+        flowing = inputs * in_weight
         for i in range(layers):
-            carry[2 * i], carry[2 * i + 1] = lstm_cell(
-                xp, main_params[2 * i], main_params[2 * i + 1], carry[2 * i], carry[2 * i + 1],
-                flowing)
+            carry[2 * i], carry[2 * i + 1] = lstm_cell(xp, weight[i], bias[i], carry[2 * i],
+                                                       carry[2 * i + 1], flowing)
             flowing = carry[2 * i]
-        prediction = flowing * extra_params[1] + extra_params[2]
+        prediction = flowing * out_weight + out_bias
         normalized = prediction - logsumexp(xp, prediction, axis=0)
         return tuple(carry), xp.sum(target * normalized)
 
