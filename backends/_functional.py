@@ -8,8 +8,7 @@ with one derivative per ``wrt`` name.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -103,8 +102,7 @@ class FunctionalBackend(Backend):
         compute = self.compile(body)
 
         def program(arrays: Arrays) -> dict[str, np.ndarray]:
-            with no_rule_is_unsupported(self.name):
-                value, derivatives = compute(*split(spec, arrays))
+            value, derivatives = unless_no_rule(self.name, compute, *split(spec, arrays))
             return to_numpy({"value": value, **derivatives})
 
         if self.compiles_by_tracing:
@@ -112,17 +110,17 @@ class FunctionalBackend(Backend):
         return program
 
 
-@contextlib.contextmanager
-def no_rule_is_unsupported(backend: str) -> Iterator[None]:
-    """Turn a framework's "no derivative rule for this op" into :class:`Unsupported`.
+def unless_no_rule(backend: str, compute: Callable[..., Any], *args: Any) -> Any:
+    """``compute(*args)``, with a framework's "no derivative rule for this op" raised as
+    :class:`Unsupported` (a plain function, not a context manager: it runs on every call).
 
-    autograd raises ``NotImplementedError("VJP of cumprod wrt argnum 0 not defined")``, JAX
-    ``NotImplementedError("Differentiation rule for ... not implemented")``, TensorFlow
+    autograd raises ``NotImplementedError("VJP of cumprod wrt argnums (0,) not defined")``,
+    JAX ``NotImplementedError("Differentiation rule for ... not implemented")``, TensorFlow
     ``LookupError("No gradient defined for operation ...")``: a gap of the framework, not a
     fault of the adapter, so the case is UNSUPPORTED with the framework's own message.
     """
     try:
-        yield
+        return compute(*args)
     except NotImplementedError as exc:
         raise Unsupported(f"{backend}: {exc}") from exc
     except LookupError as exc:

@@ -24,7 +24,7 @@ from backends._functional import (
     Derivatives,
     FunctionalBackend,
     Objective,
-    no_rule_is_unsupported,
+    unless_no_rule,
 )
 from backends.base import Arrays, Program, split, to_numpy
 from conformance.spec import Spec
@@ -165,9 +165,9 @@ class _TracedProgram:
     def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
         wrt, fixed = split(self.spec, arrays)
         as_tensors = {n: self.tf.constant(a) for n, a in {**wrt, **fixed}.items()}
-        with no_rule_is_unsupported(self.backend_name):
-            value, derivatives = self.function({n: as_tensors[n] for n in wrt},
-                                               {n: as_tensors[n] for n in fixed})
+        value, derivatives = unless_no_rule(self.backend_name, self.function,
+                                            {n: as_tensors[n] for n in wrt},
+                                            {n: as_tensors[n] for n in fixed})
         return to_numpy({"value": value, **derivatives})
 
     def trace_count(self) -> int:

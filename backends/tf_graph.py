@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from backends import _tf
-from backends._functional import no_rule_is_unsupported
+from backends._functional import unless_no_rule
 from backends.base import Arrays, Program
 from conformance.model import SAMPLE_WEIGHT, TARGET
 from conformance.spec import Spec
@@ -49,8 +49,7 @@ class TFGraphBackend(_tf.TensorFlowBackend):
             session = tf.compat.v1.Session(graph=graph)
             keras_backend.set_session(session)
             build = _build_model if spec.model is not None else _build_function
-            with no_rule_is_unsupported(self.name):
-                program = build(spec, tf, graph, session, derivatives)
+            program = unless_no_rule(self.name, build, spec, tf, graph, session, derivatives)
             # Initialize, then let Keras see the variables initialized, so K.function adds no
             # initializer ops later (the weights themselves are loaded at every call).
             session.run(tf.compat.v1.global_variables_initializer())
