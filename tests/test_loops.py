@@ -3,6 +3,10 @@ construct against analytic derivatives and the float64 reference, for every kind
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import FRAMEWORKS, require_backend
@@ -140,3 +144,13 @@ def test_a_one_step_scan_and_a_scan_without_ys(backend_name: str) -> None:
     for spec in specs:
         result = check(spec, load(backend_name))
         assert result.status is Status.PASS, f"{spec.name} on {backend_name}: {result.message}"
+
+
+def test_readme_scan_example_prints_pass() -> None:
+    require_backend("autograd")
+    from test_readme import example
+
+    proc = subprocess.run([sys.executable, "-c", example("scan")], capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "PASS"

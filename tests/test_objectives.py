@@ -4,6 +4,7 @@ in-place writes, and every backend against the float64 reference at both sizes."
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,6 +122,11 @@ def test_objectives_come_in_two_sizes_both_dtypes_and_only_the_long_lstm_is_slow
     assert [s.name for s in SPECS if SLOW in s.tags] == [
         "lstm-l2-c1024-scan-float64", "lstm-l2-c1024-scan-float32"]
     assert all(s.timeout and s.uses_scan for s in SPECS if SLOW in s.tags)
+    long = by_name("lstm-l2-c1024-scan-float64")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"{long.wrt_size:,} scalars" in readme  # the figure README gives
+    assert f"timeout={long.timeout:g}" in readme
+    assert long.arrays["sequence"].shape == (1024, 14) and long.arrays["main_params"].shape[0] == 4
     names = {s.name for s in select(catalog(), None)}
     assert "lstm-l2-c1024-scan-float64" not in names and "gmm-d2-k3-float64" in names
     assert [s.name for s in select(catalog(), ["lstm-l2-c1024*"])] == [
