@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Arrays, Backend, Program, Unsupported, split, to_numpy
+from backends.base import Arrays, Backend, Program, split, to_numpy
 from conformance.loops import Scan, python_scan
 from conformance.spec import Spec
 
@@ -102,28 +102,9 @@ class FunctionalBackend(Backend):
         compute = self.compile(body)
 
         def program(arrays: Arrays) -> dict[str, np.ndarray]:
-            value, derivatives = unless_no_rule(self.name, compute, *split(spec, arrays))
+            value, derivatives = compute(*split(spec, arrays))
             return to_numpy({"value": value, **derivatives})
 
         if self.compiles_by_tracing:
             program.trace_count = lambda: runs[0]
         return program
-
-
-def unless_no_rule(backend: str, compute: Callable[..., Any], *args: Any) -> Any:
-    """``compute(*args)``, with a framework's "no derivative rule for this op" raised as
-    :class:`Unsupported` (a plain function, not a context manager: it runs on every call).
-
-    autograd raises ``NotImplementedError("VJP of cumprod wrt argnums (0,) not defined")``,
-    JAX ``NotImplementedError("Differentiation rule for ... not implemented")``, TensorFlow
-    ``LookupError("No gradient defined for operation ...")``: a gap of the framework, not a
-    fault of the adapter, so the case is UNSUPPORTED with the framework's own message.
-    """
-    try:
-        return compute(*args)
-    except NotImplementedError as exc:
-        raise Unsupported(f"{backend}: {exc}") from exc
-    except LookupError as exc:
-        if "gradient" not in str(exc).lower():
-            raise
-        raise Unsupported(f"{backend}: {exc}") from exc

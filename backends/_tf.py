@@ -7,9 +7,9 @@ order-dependent numerics off) set before the import, TF32 off, and numpy behavio
 ``tensorflow.experimental.numpy`` runs specs written for numpy (``x @ W``, ``.T``). If
 TensorFlow was already imported with Keras 3, it raises :class:`Keras3Error` saying how to fix it.
 
-:func:`numpy_namespace` is ``tensorflow.experimental.numpy`` with the ``linalg`` it lacks
-supplied from ``tf.linalg``; :func:`missing_in_namespace` names what a spec's ``fn`` uses that
-the namespace still lacks, so the adapters report UNSUPPORTED instead of crashing.
+:func:`numpy_namespace` is ``tensorflow.experimental.numpy`` with what it lacks supplied from
+TensorFlow's own API: the array-API names (``acos``, ``atan2``, ``pow``, ``concat``...) and
+``linalg``. What it still lacks makes a case UNSUPPORTED naming it (``backends._namespace``).
 
 :func:`build_keras_model` turns a :class:`~conformance.model.ModelSpec` into a real tf_keras
 model in the current mode (eager, or the graph that is the default when it is called).
@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from backends.base import Backend
+from backends.base import Backend, Unsupported
 from conformance.model import BODY_INPUT, SAMPLE_WEIGHT, TARGET, ModelSpec, param_name
 from conformance.spec import Spec
 
@@ -67,25 +67,81 @@ def tensorflow() -> Any:
     return tf
 
 
+def dense(gradient: Any) -> Any:
+    """A gradient as a dense tensor: a gather's (``take``, embedding lookup) comes back as
+    ``tf.IndexedSlices``, which numpy and the output contract cannot take."""
+    tf = tensorflow()
+    return tf.convert_to_tensor(gradient) if isinstance(gradient, tf.IndexedSlices) \
+        else gradient
+
+
+#: Array-API and numpy names that tensorflow.experimental.numpy spells another way.
+ALIASES: dict[str, str] = {
+    "acos": "arccos", "asin": "arcsin", "atan": "arctan", "acosh": "arccosh",
+    "asinh": "arcsinh", "atanh": "arctanh", "atan2": "arctan2", "pow": "power",
+    "concat": "concatenate", "permute_dims": "transpose", "degrees": "rad2deg",
+    "radians": "deg2rad", "trunc": "fix",
+}
+
+
 class _Namespace:
-    """``tensorflow.experimental.numpy`` plus the ``linalg`` functions specs commonly use."""
+    """``tensorflow.experimental.numpy`` plus what specs use that it lacks, from TF's own API:
+    the :data:`ALIASES`, ``rint``, ``fmod`` and the ``linalg`` functions; and ``log2``,
+    ``log10``, ``logaddexp2`` in the input's dtype (tnp's return float64 for float32 input:
+    measured, TensorFlow 2.21)."""
 
     def __init__(self, tnp: Any, tf: Any) -> None:
         self._tnp = tnp
+        self.log2 = lambda x: _log_base(tf, x, 2.0)
+        self.log10 = lambda x: _log_base(tf, x, 10.0)
+        self.logaddexp2 = lambda x, y: _logaddexp2(tf, tnp, x, y)
+        self.rint = tf.math.rint
+        self.fmod = tf.truncatemod  # C's fmod: the remainder takes the dividend's sign
         self.linalg = types.SimpleNamespace(
             norm=lambda x, ord=None, axis=None, keepdims=False: _norm(tf, x, ord, axis, keepdims),
             solve=lambda a, b: _solve(tf, a, b),
             inv=tf.linalg.inv, det=tf.linalg.det, slogdet=tf.linalg.slogdet,
-            cholesky=tf.linalg.cholesky)
+            cholesky=tf.linalg.cholesky, eigh=tf.linalg.eigh, eigvalsh=tf.linalg.eigvalsh,
+            qr=lambda a, mode="reduced": _qr(tf, a, mode),
+            svd=lambda a, full_matrices=True, compute_uv=True: _svd(tf, a, full_matrices,
+                                                                   compute_uv),
+            pinv=tf.linalg.pinv,
+            matrix_power=lambda a, n: _matrix_power(tf, a, n),
+            multi_dot=lambda arrays: functools.reduce(tnp.matmul, arrays))
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._tnp, name)
+        return getattr(self._tnp, ALIASES.get(name, name))
 
 
 def _norm(tf: Any, x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:  # noqa: A002 - numpy's name
-    if ord is not None:
-        raise NotImplementedError(f"xp.linalg.norm(ord={ord!r}) on TensorFlow; only ord=None")
-    return tf.norm(x, axis=axis, keepdims=keepdims)
+    """numpy's ``linalg.norm`` on ``tf.norm``: a 2-d array without ``axis`` is a matrix."""
+    if ord is not None and axis is None and len(x.shape) == 2:
+        axis = (-2, -1)
+    if ord == "nuc":
+        s = tf.linalg.svd(x if axis is None else tf.experimental.numpy.moveaxis(
+            x, axis, (-2, -1)), compute_uv=False)
+        norm = tf.reduce_sum(s, axis=-1)
+        if keepdims:
+            raise Unsupported("xp.linalg.norm(ord='nuc', keepdims=True) on TensorFlow")
+        return norm
+    try:
+        return tf.norm(x, ord="euclidean" if ord is None else ord,
+                       axis=tuple(axis) if isinstance(axis, list) else axis, keepdims=keepdims)
+    except ValueError as exc:
+        raise Unsupported(f"xp.linalg.norm(ord={ord!r}) on TensorFlow: {exc}") from None
+
+
+def _log_base(tf: Any, x: Any, base: float) -> Any:
+    """``log(x) / log(base)`` with the constant in ``x``'s dtype, so float32 stays float32."""
+    x = tf.convert_to_tensor(x)
+    return tf.math.log(x) / tf.math.log(tf.constant(base, x.dtype))
+
+
+def _logaddexp2(tf: Any, tnp: Any, x: Any, y: Any) -> Any:
+    """``log2(2**x + 2**y)`` as ``logaddexp(x ln 2, y ln 2) / ln 2``, in the inputs' dtype."""
+    x, y = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
+    ln2 = tf.math.log(tf.constant(2.0, x.dtype))
+    return tnp.logaddexp(x * ln2, y * ln2) / ln2
 
 
 def _solve(tf: Any, a: Any, b: Any) -> Any:
@@ -95,6 +151,29 @@ def _solve(tf: Any, a: Any, b: Any) -> Any:
     return tf.linalg.solve(a, b)
 
 
+def _qr(tf: Any, a: Any, mode: str) -> Any:
+    """numpy's ``qr`` modes ``reduced``, ``complete`` and ``r`` on ``tf.linalg.qr``."""
+    q, r = tf.linalg.qr(a, full_matrices=mode == "complete")
+    return r if mode == "r" else (q, r)
+
+
+def _svd(tf: Any, a: Any, full_matrices: bool, compute_uv: bool) -> Any:
+    """numpy's ``svd``: ``(u, s, vh)``, where ``tf.linalg.svd`` returns ``(s, u, v)``."""
+    if not compute_uv:
+        return tf.linalg.svd(a, compute_uv=False)
+    s, u, v = tf.linalg.svd(a, full_matrices=full_matrices)
+    return u, s, tf.linalg.adjoint(v)
+
+
+def _matrix_power(tf: Any, a: Any, n: int) -> Any:
+    """``a`` to an integer power by repeated products (``inv`` first for a negative one)."""
+    base = tf.linalg.inv(a) if n < 0 else a
+    result = tf.eye(a.shape[-1], batch_shape=a.shape[:-2], dtype=a.dtype)
+    for _ in range(abs(n)):
+        result = result @ base
+    return result
+
+
 @functools.cache
 def numpy_namespace() -> Any:
     """``tensorflow.experimental.numpy``, configured, with ``linalg`` supplied."""
@@ -102,61 +181,6 @@ def numpy_namespace() -> Any:
     import tensorflow.experimental.numpy as tnp
 
     return _Namespace(tnp, tf)
-
-
-class _Recorder:
-    """numpy, recording every dotted name read from it (``exp``, ``linalg.eigh``)."""
-
-    def __init__(self, target: Any, prefix: str, seen: set[str]) -> None:
-        self._target, self._prefix, self._seen = target, prefix, seen
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._target, name)
-        dotted = self._prefix + name
-        self._seen.add(dotted)
-        return _Recorder(value, dotted + ".", self._seen) if isinstance(value, types.ModuleType) \
-            else value
-
-
-def missing_in_namespace(spec: Spec) -> str | None:
-    """What ``spec.fn`` reads from ``xp`` that :func:`numpy_namespace` lacks, if anything.
-
-    Found by one dry run of ``fn`` on a recording numpy (an inner ``grad`` returns zeros).
-    Model specs run on real Keras layers, so they need nothing from the namespace.
-    """
-    import numpy as np
-
-    if spec.model is not None:
-        return None
-    seen: set[str] = set()
-
-    def zero_grad(f: Any) -> Any:
-        def gradient(x: Any, *rest: Any) -> Any:
-            f(x, *rest)
-            parts = [np.zeros_like(p) for p in (x if isinstance(x, list | tuple) else [x])]
-            return type(x)(parts) if isinstance(x, list | tuple) else parts[0]
-        return gradient
-
-    from conformance.loops import python_scan
-
-    try:
-        spec.evaluate(_Recorder(np, "", seen), spec.arrays, grad=zero_grad,
-                      scan=python_scan(np))
-    except Exception:  # noqa: BLE001 - fn's own failures surface when the adapter runs it
-        return None
-    xp = numpy_namespace()
-    missing = sorted(n for n in seen if not _has(xp, n.split(".")))
-    if not missing:
-        return None
-    return ("tensorflow.experimental.numpy has no " + ", ".join(f"xp.{n}" for n in missing))
-
-
-def _has(namespace: Any, path: list[str]) -> bool:
-    for part in path:
-        namespace = getattr(namespace, part, None)
-        if namespace is None:
-            return False
-    return True
 
 
 def scan(step: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs: Any) -> tuple[Any, Any]:
@@ -179,12 +203,6 @@ def scan(step: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs: Any) -> tu
     return (tf.nest.map_structure(lambda c: c[-1], carries),
             tf.nest.map_structure(lambda first, others: tf.concat([first[None], others], 0),
                                   y, ys))
-
-
-def dense(gradient: Any) -> Any:
-    """A gradient as a dense tensor: ``IndexedSlices`` (from gather/take) are densified."""
-    tf = tensorflow()
-    return tf.convert_to_tensor(gradient) if isinstance(gradient, tf.IndexedSlices) else gradient
 
 
 @dataclass
@@ -275,9 +293,11 @@ class TensorFlowBackend(Backend):
 
     extra = "tf"
     requires = REQUIRES
+    no_rule_messages = (r"^LookupError: (No gradient defined for operation|"
+                        r"gradient registry has no entry for)",)
 
     def numerics(self) -> dict[str, str]:
         return dict(NUMERICS)
 
-    def unsupported_reason(self, spec: Spec) -> str | None:
-        return super().unsupported_reason(spec) or missing_in_namespace(spec)
+    def namespace(self) -> Any:
+        return numpy_namespace()

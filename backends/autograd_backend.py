@@ -14,6 +14,15 @@ class AutogradBackend(FunctionalBackend):
     name = "autograd"
     extra = "autograd"
     requires = {"autograd": "autograd"}
+    # autograd's own words for "no derivative rule" (none at all, or none for this use:
+    # sort along an axis, diagonal with an offset, pad other than constant, broadcast_to with
+    # new leading axes) and its einsum rule failing on a repeated input index (trace).
+    no_rule_messages = (r"^NotImplementedError: (VJP|JVP) of .+ wrt argnums? .+ not defined",
+                        r"^NotImplementedError: Gradient of \w+ not implemented",
+                        r"^NotImplementedError: Currently \w+ only supports",
+                        r"^AssertionError: (Only constant mode padding is supported|"
+                        r"Can't handle extra leading dims)",
+                        r"^ValueError: einstein sum subscripts string includes output subscript")
 
     def namespace(self) -> Any:
         import autograd.numpy

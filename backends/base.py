@@ -13,13 +13,20 @@ Rules every adapter keeps (a plug-in author's checklist):
   ``run --timings`` for its derivative/forward ratio).
 * Optional program hooks, read after every call: ``trace_count()``, ``graph_op_count()``,
   ``weights_in_use()`` (see ``conformance.harness.HOOKS`` and README's contract section).
+* Optional: ``namespace()`` returns the numpy-like module function specs run on; a name a
+  spec's ``fn`` reads that it lacks makes the case UNSUPPORTED (``backends._namespace``).
+* A framework that cannot compute a spec at run time (no derivative rule for an op) is
+  UNSUPPORTED with the framework's own message, not an ERROR: raise :class:`Unsupported`, or
+  list the framework's message patterns in ``no_rule_messages``.
 * Adapters compute; they never compare, tolerate or diagnose. Judging is the harness's.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
@@ -36,9 +43,9 @@ class Program(Protocol):
     def __call__(self, arrays: Arrays) -> dict[str, Any]: ...
 
 
-class Unsupported(Exception):
-    """Raised by a program when the framework cannot compute what the spec asks (no
-    derivative rule for an op, say): the case is UNSUPPORTED with this message, not ERROR."""
+class Unsupported(Exception):  # noqa: N818 - named for the status it becomes
+    """Raised by an adapter or its program: the framework cannot compute this spec (the
+    message says why, e.g. a function the namespace lacks or an option it does not take)."""
 
 
 class Backend:
@@ -54,6 +61,9 @@ class Backend:
     supports_inner_grad: ClassVar[bool] = True
     #: The gradparity extra that installs the framework (built-ins), for the SKIPPED message.
     extra: ClassVar[str | None] = None
+    #: Regular expressions matching the framework's errors that mean "no derivative rule for
+    #: this op" (searched in ``"ExceptionType: message"``): such a case is UNSUPPORTED.
+    no_rule_messages: ClassVar[tuple[str, ...]] = ()
 
     def prepare(self, spec: Spec) -> Program:
         """Do the once-per-spec work and return the program."""
@@ -71,6 +81,30 @@ class Backend:
             return f"{self.name} does not compute kind {spec.kind!r}"
         if spec.uses_grad and not self.supports_inner_grad:
             return f"{self.name} does not differentiate inside fn (spec uses grad)"
+        namespace = self.namespace() if spec.model is None else None
+        if namespace is not None:
+            from backends._namespace import missing_in
+
+            return missing_in(spec, namespace)
+        return None
+
+    def namespace(self) -> Any:
+        """The numpy-like module function specs run on (importing the framework), or None
+        (the default) when the adapter has none to check a spec's names against."""
+        return None
+
+    def unsupported_error(self, exc: BaseException) -> str | None:
+        """The reason to report UNSUPPORTED when preparing or calling a program raised
+        ``exc`` because the framework cannot compute the spec, else None (an ERROR). The
+        causes of ``exc`` count too: ``tf.function`` wraps the error it traced in another."""
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            text = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, Unsupported) or any(re.search(p, text)
+                                                    for p in self.no_rule_messages):
+                return text.splitlines()[0]
+            exc = exc.__cause__ or exc.__context__
         return None
 
     def missing_modules(self) -> list[str]:
@@ -84,7 +118,10 @@ class Backend:
         return "pip install " + " ".join(dict.fromkeys(self.requires.values()))
 
     def versions(self) -> dict[str, str]:
-        """Installed versions of the required distributions, read without importing them."""
+        """Installed versions of the required distributions, read without importing them; a
+        backend that requires nothing reports the distribution its own code comes from."""
+        if not self.requires:
+            return distribution_versions(self.source_module())
         found = {}
         for module, dist in self.requires.items():
             try:
@@ -92,6 +129,10 @@ class Backend:
             except importlib.metadata.PackageNotFoundError:
                 found[module] = "not installed"
         return found
+
+    def source_module(self) -> str:
+        """The module holding the backend's own code (its versions when it requires nothing)."""
+        return type(self).__module__
 
     def numerics(self) -> dict[str, str]:
         """Numeric settings the backend pins (shown in the run header)."""
@@ -115,6 +156,26 @@ class FunctionBackend(Backend):
 
     def prepare(self, spec: Spec) -> Program:
         return lambda arrays: self.compute(spec, arrays)
+
+    def source_module(self) -> str:
+        return getattr(self.compute, "__module__", None) or "__main__"
+
+
+@functools.cache
+def _distributions() -> Mapping[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def distribution_versions(module: str) -> dict[str, str]:
+    """Distribution name -> version of the installed distribution(s) providing ``module``'s
+    top-level package; empty for code outside any distribution (a script, a test file)."""
+    found = {}
+    for dist in _distributions().get(module.partition(".")[0], []):
+        try:
+            found[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
 
 
 def split(spec: Spec, arrays: Arrays) -> tuple[dict[str, Any], dict[str, Any]]:

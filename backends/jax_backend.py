@@ -50,6 +50,7 @@ class JaxBackend(FunctionalBackend):
     extra = "jax"
     requires = {"jax": "jax", "jaxlib": "jaxlib"}
     compiles_by_tracing = True
+    no_rule_messages = (r"^NotImplementedError: Differentiation rule for '.+' not implemented",)
 
     def numerics(self) -> dict[str, str]:
         return {"jax_enable_x64": "True", "jax_default_matmul_precision": "highest",

@@ -44,16 +44,32 @@ def load(reference: str) -> Backend:
             f"unknown backend {reference!r}; known: {', '.join(names)} "
             "(or give package.module:ClassName)")
     module_name, _, attr = target.partition(":")
+    if not module_name or not attr or module_name.startswith("."):
+        raise BackendNotFound(
+            f"backend {reference!r}: not package.module:ClassName (an absolute module path, "
+            "a colon, and a class or instance name)")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise BackendNotFound(
             f"backend {reference!r}: cannot import {module_name!r}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - a plug-in module may fail on import in any way
+        raise BackendNotFound(f"backend {reference!r}: cannot import {module_name!r}: "
+                              f"{type(exc).__name__}: {exc}") from exc
     cls = getattr(module, attr, None)
     if cls is None:
         raise BackendNotFound(f"backend {reference!r}: module {module_name!r} has no {attr!r}")
-    backend = cls() if isinstance(cls, type) else cls
+    try:
+        backend = cls() if isinstance(cls, type) else cls
+    except Exception as exc:  # noqa: BLE001 - a constructor that needs arguments, or fails
+        raise BackendNotFound(f"backend {reference!r}: {attr}() failed ({type(exc).__name__}: "
+                              f"{exc}); a backend class must construct without arguments, or "
+                              "name an instance instead") from exc
     if not isinstance(backend, Backend):
         raise BackendNotFound(
             f"backend {reference!r}: {attr} is not a backends.base.Backend subclass or instance")
+    name = backend.name
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():
+        raise BackendNotFound(f"backend {reference!r}: its name {name!r} is not a non-empty "
+                              "printable string; set the class attribute name")
     return backend

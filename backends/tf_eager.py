@@ -20,21 +20,13 @@ from typing import Any
 import numpy as np
 
 from backends import _tf
-from backends._functional import (
-    Derivatives,
-    FunctionalBackend,
-    Objective,
-    unless_no_rule,
-)
+from backends._functional import Derivatives, FunctionalBackend, Objective
 from backends.base import Arrays, Program, split, to_numpy
 from conformance.spec import Spec
 
 
 class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
     name = "tf-eager"
-
-    def namespace(self) -> Any:
-        return _tf.numpy_namespace()
 
     def inner_grad(self) -> Callable[[Callable], Callable]:
         def grad(f: Callable) -> Callable:
@@ -50,11 +42,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return _tf.tensorflow().autograph.experimental.do_not_convert(_tf.scan)
 
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
-        # gradients of gather/take come back as IndexedSlices: the program returns them dense
-        def dense(wrt: dict, fixed: dict) -> Derivatives:
-            value, derivatives = compute(wrt, fixed)
-            return value, {n: _tf.dense(d) for n, d in derivatives.items()}
-        return _tf.tensorflow().function(dense)
+        return _tf.tensorflow().function(compute)
 
     # -- one method per kind; ``wrt`` values are tensors or, for model weights, tf.Variables --
 
@@ -157,18 +145,15 @@ def _zero() -> Any:
 class _TracedProgram:
     """A spec's ``tf.function`` called with tensors; ``trace_count()`` reads its traces."""
 
-    backend_name = TFEagerBackend.name
-
     def __init__(self, spec: Spec, function: Any, tf: Any) -> None:
         self.spec, self.function, self.tf = spec, function, tf
 
     def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
         wrt, fixed = split(self.spec, arrays)
         as_tensors = {n: self.tf.constant(a) for n, a in {**wrt, **fixed}.items()}
-        value, derivatives = unless_no_rule(self.backend_name, self.function,
-                                            {n: as_tensors[n] for n in wrt},
-                                            {n: as_tensors[n] for n in fixed})
-        return to_numpy({"value": value, **derivatives})
+        value, derivatives = self.function({n: as_tensors[n] for n in wrt},
+                                           {n: as_tensors[n] for n in fixed})
+        return to_numpy({"value": value, **{n: _tf.dense(d) for n, d in derivatives.items()}})
 
     def trace_count(self) -> int:
         """How many times the spec's computation has been traced."""

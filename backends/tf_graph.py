@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from backends import _tf
-from backends._functional import unless_no_rule
 from backends.base import Arrays, Program
 from conformance.model import SAMPLE_WEIGHT, TARGET
 from conformance.spec import Spec
@@ -49,7 +48,7 @@ class TFGraphBackend(_tf.TensorFlowBackend):
             session = tf.compat.v1.Session(graph=graph)
             keras_backend.set_session(session)
             build = _build_model if spec.model is not None else _build_function
-            program = unless_no_rule(self.name, build, spec, tf, graph, session, derivatives)
+            program = build(spec, tf, graph, session, derivatives)
             # Initialize, then let Keras see the variables initialized, so K.function adds no
             # initializer ops later (the weights themselves are loaded at every call).
             session.run(tf.compat.v1.global_variables_initializer())
@@ -95,7 +94,7 @@ class _ModelGraphProgram(_GraphProgram):
 
 def _build_function(spec: Spec, tf: Any, graph: Any, session: Any,
                     with_derivatives: bool) -> _GraphProgram:
-    placeholders = {n: tf.compat.v1.placeholder(spec.dtype, a.shape, name=n)
+    placeholders = {n: tf.compat.v1.placeholder(spec.dtype_of(n), a.shape, name=n)
                     for n, a in spec.arrays.items()}
     gradients = _zero_filled(tf, tf.compat.v1.gradients)
     inner = _inner_grad(gradients) if spec.uses_grad else None
@@ -162,8 +161,8 @@ def _build_model(spec: Spec, tf: Any, graph: Any, session: Any,
 
 
 def _zero_filled(tf: Any, gradients: Callable) -> Gradients:
-    """``gradients(y, xs)`` with zeros where a source does not reach ``y``, and dense where
-    they come back as ``IndexedSlices`` (from gather/take)."""
+    """``gradients(y, xs)`` with zeros where a source does not reach ``y``, densified (a
+    gather's gradient is ``IndexedSlices``)."""
     def filled(y: Any, xs: list) -> list:
         found = gradients(y, xs)
         return [tf.zeros_like(x) if g is None else _tf.dense(g)

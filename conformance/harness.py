@@ -15,15 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, Unsupported
-from conformance import findings
+from backends.base import Backend
+from conformance import conventions, findings
 from conformance.outputs import contract_violation
 from conformance.probes import References, plan_calls
 from conformance.reference import Reference
 from conformance.results import Report, Result, Status
 from conformance.spec import Spec
 from conformance.timing import time_case
-from conformance.tolerance import TOLERANCES, Comparison, compare
+from conformance.tolerance import TOLERANCES, Comparison, compare, describe, output_scale
 
 #: Program hooks read after every call when an adapter offers them (see backends.base).
 HOOKS = ("graph_op_count", "trace_count", "weights_in_use")
@@ -71,10 +71,10 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
             for hook in HOOKS:
                 if callable(getattr(program, hook, None)):
                     outcome.hooks.setdefault(hook, []).append(getattr(program, hook)())
-    except Unsupported as exc:  # the framework lacks what the spec needs (a derivative rule)
-        outcome.status, outcome.message = Status.UNSUPPORTED, str(exc)
     except Exception as exc:  # noqa: BLE001 - an adapter's fault becomes an ERROR row
         outcome.status, outcome.message = Status.ERROR, f"{type(exc).__name__}: {exc}"
+        if reason := backend.unsupported_error(exc):  # e.g. no derivative rule for an op
+            outcome.status, outcome.message = Status.UNSUPPORTED, reason
     outcome.seconds = time.perf_counter() - start
     if timings and outcome.status is None:
         outcome.timings = time_case(backend, spec, program, calls[0])
@@ -84,10 +84,14 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
 def judge(spec: Spec, references: References, backend_name: str, outcome: Outcome) -> Result:
     """The verdict on one outcome: numbers against the reference, then named diagnoses.
 
-    The ``base`` call is compared with the reference; the probe calls and the program's
-    hooks can turn even a numerically right answer into a FAIL with a diagnosis (a session
-    that ignores new weights, a graph that grows per call).
+    The ``base`` call is compared with the reference; the ``perturbed`` probe call with
+    its own reference; the diagnosis pipeline (:data:`conformance.findings.PIPELINE`)
+    then names the mistake, and can turn even a numerically right answer into a FAIL (a
+    graph that grows per call). Where the reference cannot judge, the verdict is
+    INCONCLUSIVE, never PASS.
     """
+    if conventions.is_convention(spec):  # no right answer to judge: record the backend's
+        return conventions.record(spec, backend_name, outcome)
     result = Result(spec=spec.name, backend=backend_name, status=Status.PASS, kind=spec.kind,
                     dtype=spec.dtype, message=outcome.message, seconds=outcome.seconds)
     if "call" in outcome.timings:
@@ -98,7 +102,7 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
         finding = findings.from_exception(outcome.message) if outcome.status is Status.ERROR \
             else None
         if finding:
-            return _diagnosed(result, Status.FAIL, finding)
+            return _diagnosed(result, finding)
         result.status = outcome.status
         return result
     reference = references["base"]
@@ -106,58 +110,73 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
     base = outputs["base"]
     if isinstance(base, dict) and (finding := findings.unwatched(spec, base)
                                    or findings.dtype_downcast(spec, base)):
-        return _diagnosed(result, Status.FAIL, finding)
+        return _diagnosed(result, finding)
     for label, output in outputs.items():
         violation = contract_violation(spec, output, reference.value.shape)
         if violation and label == "base" and "shape" in violation \
                 and (finding := findings.shape_mismatch(spec, references, base)):
-            return _diagnosed(result, Status.FAIL, finding)
+            return _diagnosed(result, finding)
         if violation:
             result.status = Status.ERROR
             result.message = violation if label == "base" else f"{label} call: {violation}"
             return result
-    result.tolerance = TOLERANCES[spec.dtype]
     result.reference_mode = reference.mode
     comparisons = _compare(spec, reference, base)
+    worst = max(comparisons, key=lambda c: c.worst.abs_error / max(c.worst.allowed, 1e-300))
     result.max_abs_error = max(c.max_abs_error for c in comparisons)
     result.max_rel_error = max(c.max_rel_error for c in comparisons)
-    failed = [c for c in comparisons if not c.passed]
-    if "perturbed" in outputs and not failed:
-        failed = [c for c in _compare(spec, references["perturbed"], outputs["perturbed"])
-                  if not c.passed]
-    if failed:
-        worst = max(failed, key=lambda c: c.worst.abs_error - c.worst.allowed)
-        result.status, result.worst = Status.FAIL, worst.worst
-        result.message = (f"{worst.key}{worst.worst.index}: got {worst.worst.value:.6g}, "
-                          f"reference {worst.worst.reference:.6g} "
-                          f"(|error| {worst.worst.abs_error:.3g} > allowed "
-                          f"{worst.worst.allowed:.3g})")
-    finding = (findings.from_hooks(outcome.hooks)
-               or findings.from_repeat(spec, outputs)
-               or (failed and findings.disconnected(spec, references, base))
-               or findings.from_weights(spec, references, outputs, outcome.hooks,
-                                        [c.arrays for c in references.calls]))
-    if finding is None and failed:
-        failing = [(c.key, index) for c in failed for index in c.failing]
-        finding = (findings.shape_mismatch(spec, references, base)
-                   or findings.from_error_pattern(spec, references, base))
-        if finding is None and all(key != "value" for key, _ in failing) \
-                and (finding := findings.kink(spec, references, base, failing)):
-            return _diagnosed(result, Status.CONVENTION, finding)
-    return _diagnosed(result, Status.FAIL, finding) if finding else result
+    result.tolerance = {**describe(spec.dtype), "allowed": worst.allowed_rel}
+    result.worst = worst.worst
+    evidence = findings.Evidence(spec, references, outputs, outcome.hooks,
+                                 [c.arrays for c in references.calls],
+                                 failed=[c for c in comparisons if not c.passed])
+    if evidence.failed:
+        result.status = Status.FAIL
+        result.message = _describe_worst(worst)
+    elif "perturbed" in outputs:
+        evidence.probe_failed = [c for c in _compare(spec, references["perturbed"],
+                                                     outputs["perturbed"]) if not c.passed]
+        if evidence.probe_failed:
+            probe = max(evidence.probe_failed,
+                        key=lambda c: c.worst.abs_error / max(c.worst.allowed, 1e-300))
+            result.status = Status.FAIL
+            result.probe = f"perturbed-weights call: {_describe_worst(probe)}"
+            result.message = result.probe
+    if result.status is Status.PASS:
+        uncertain = [(c.uncertain, c.key) for c in comparisons if c.uncertain]
+        if uncertain:
+            (share, index), key = max(uncertain)
+            result.status = Status.INCONCLUSIVE
+            result.message = (f"reference uncertain: {share:.1e} relative at {key}{index}, "
+                              f"too wide to judge to the {spec.dtype} tolerance")
+    finding = findings.diagnose(evidence)
+    return _diagnosed(result, finding) if finding else result
+
+
+def _describe_worst(comparison: Comparison) -> str:
+    w = comparison.worst
+    return (f"{w.key}{w.index}: got {w.value:.6g}, reference {w.reference:.6g} "
+            f"(|error| {w.abs_error:.3g} > allowed {w.allowed:.3g})")
 
 
 def _compare(spec: Spec, reference: Reference, output: dict[str, Any]) -> list[Comparison]:
     """Compare the value and every derivative of one answer with one reference."""
-    return [compare("value", output["value"], reference.value, np.zeros_like(reference.value),
-                    spec.dtype)] + [
-        compare(n, reference.observe(spec, n, output[n]), reference.expected[n],
-                reference.uncertainty[n], spec.dtype) for n in spec.wrt]
+    value_scale = output_scale(reference.value, 1.0)
+    comparisons = [compare("value", output["value"], reference.value,
+                           np.zeros_like(reference.value), spec.dtype, value_scale,
+                           noise=reference.value_noise)]
+    for n in spec.wrt:
+        # an all-zero derivative has no scale of its own: d value / d x ~ value / x
+        fallback = value_scale / max(float(np.max(np.abs(reference.arrays[n]))), 1.0)
+        comparisons.append(compare(n, reference.observe(spec, n, output[n]),
+                                   reference.expected[n], reference.uncertainty[n], spec.dtype,
+                                   output_scale(reference.expected[n], fallback)))
+    return comparisons
 
 
-def _diagnosed(result: Result, status: Status, finding: findings.Finding) -> Result:
+def _diagnosed(result: Result, finding: findings.Finding) -> Result:
     """Attach a diagnosis: its code in ``diagnoses``, its evidence first in the message."""
-    result.status = status
+    result.status = Status(finding.status)
     result.diagnoses = [finding.code]
     result.message = finding.detail + (f"; {result.message}" if result.message and
                                        result.message != finding.detail else "")
@@ -192,7 +211,7 @@ def environment(backends: Sequence[Backend]) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "numpy": np.__version__,
-        "tolerances": TOLERANCES,
+        "tolerances": {dtype: describe(dtype) for dtype in TOLERANCES},
         "backends": {b.name: {"versions": b.versions(), "numerics": b.numerics()}
                      for b in backends},
     }
@@ -214,8 +233,8 @@ def in_process(specs: Sequence[Spec], backends: Sequence[Backend],
             yield i, j, execute(backend, spec, calls[i], timings)
 
 
-def _judge_spec(spec: Spec, references: References, backends: Sequence[Backend],
-                outcomes: dict[int, Outcome]) -> list[Result]:
+def judge_spec(spec: Spec, references: References, backends: Sequence[Backend],
+               outcomes: dict[int, Outcome]) -> list[Result]:
     """Judge one spec's outcomes (keyed by backend index); backends without one are NOT_RUN."""
     answers: dict[str, dict[str, np.ndarray]] = {}
     spec_results = []
@@ -233,7 +252,8 @@ def _judge_spec(spec: Spec, references: References, backends: Sequence[Backend],
                 message=f"internal error while judging this answer "
                         f"({type(exc).__name__}: {exc}); please report it"))
             continue
-        if result.status in (Status.PASS, Status.FAIL, Status.CONVENTION):
+        if result.status in (Status.PASS, Status.FAIL, Status.CONVENTION) \
+                and not conventions.is_convention(spec):  # no reference at a convention point
             answers[backend.name] = outcomes[j].output
         spec_results.append(result)
     if answers:
@@ -257,7 +277,7 @@ def run(specs: Sequence[Spec], backends: Sequence[Backend],
     judged: dict[int, list[Result]] = {}
 
     def settle(i: int) -> None:
-        judged[i] = _judge_spec(specs[i], References(specs[i], plans[i]), backends, outcomes[i])
+        judged[i] = judge_spec(specs[i], References(specs[i], plans[i]), backends, outcomes[i])
         for result in judged[i]:
             if on_result:
                 on_result(result)

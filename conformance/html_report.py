@@ -18,6 +18,7 @@ from conformance.results import Report, Result, Status
 COLOURS: dict[Status, tuple[str, str]] = {
     Status.PASS: ("#c8e6c9", "#1b5e20"),
     Status.CONVENTION: ("#b2ebf2", "#006064"),
+    Status.INCONCLUSIVE: ("#ffccbc", "#6d2a00"),
     Status.FAIL: ("#ef9a9a", "#7f0000"),
     Status.ERROR: ("#e1bee7", "#4a148c"),
     Status.UNSUPPORTED: ("#cfd8dc", "#263238"),
@@ -29,6 +30,7 @@ COLOURS: dict[Status, tuple[str, str]] = {
 MEANINGS: dict[Status, str] = {
     Status.PASS: "every output within tolerance of the reference",
     Status.CONVENTION: "disagreement only at a non-differentiable point",
+    Status.INCONCLUSIVE: "the reference is too uncertain to judge; never counted as passed",
     Status.FAIL: "a wrong number; the cell names the diagnosis",
     Status.ERROR: "the adapter raised or broke the output contract",
     Status.UNSUPPORTED: "the backend does not compute this kind of spec",
@@ -55,6 +57,7 @@ td.cell pre { white-space: pre-wrap; max-width: 60em; margin: .4em 0 0; }
     45deg, transparent 0 6px, rgba(0,0,0,.07) 6px 12px); }
 .not_run { border-style: dashed; }
 .incomplete { color: #b71c1c; font-weight: bold; }
+.conflict { outline: 3px solid #b71c1c; outline-offset: -3px; font-weight: bold; }
 """
 
 
@@ -63,53 +66,76 @@ def _status_css() -> str:
                      for s, (bg, fg) in COLOURS.items())
 
 
-def _cell(result: Result | None) -> str:
+def cell_html(result: Result | None, label: str | None = None, extra_class: str = "",
+              details: str | None = None) -> str:
+    """One grid cell coloured by ``result``'s status: ``label`` (default: the table cell's
+    text) unfolds into ``details`` (default: the case explained), also shown on hover."""
     if result is None:
         return '<td class="cell"></td>'
-    details = explain(result)
-    return (f'<td class="cell {result.status.value.lower()}" title="{escape(details)}">'
-            f"<details><summary>{escape(cell(result))}</summary><pre>{escape(details)}</pre>"
+    details = explain(result) if details is None else details
+    label = cell(result) if label is None else label
+    classes = " ".join(filter(None, ["cell", result.status.value.lower(), extra_class]))
+    return (f'<td class="{classes}" title="{escape(details)}">'
+            f"<details><summary>{escape(label)}</summary><pre>{escape(details)}</pre>"
             "</details></td>")
 
 
-def _summary_table(report: Report, backends: list[str]) -> str:
+def summary_table(groups: list[tuple[str, list[Result]]], heading: str = "backend") -> str:
+    """Counts per status (columns) for each named group of results (rows)."""
     head = "".join(f'<th class="{s.value.lower()}">{s.value}</th>' for s in COLOURS)
     rows = []
-    for backend in backends:
-        tally = counts(r for r in report.results if r.backend == backend)
+    for name, results in groups:
+        tally = counts(results)
         nums = "".join(f'<td class="n {s.value.lower() if tally.get(s) else "zero"}">'
                        f"{tally.get(s, 0)}</td>" for s in COLOURS)
-        rows.append(f"<tr><th>{escape(backend)}</th>{nums}</tr>")
-    return f"<table class=\"summary\"><tr><th>backend</th>{head}</tr>{''.join(rows)}</table>"
+        rows.append(f"<tr><th>{escape(name)}</th>{nums}</tr>")
+    return (f'<table class="summary"><tr><th>{escape(heading)}</th>{head}</tr>'
+            f"{''.join(rows)}</table>")
+
+
+def legend() -> str:
+    """Every status's colour and meaning."""
+    items = "".join(f'<li><span class="{s.value.lower()}">{s.value}</span> '
+                    f"{escape(MEANINGS[s])}</li>" for s in COLOURS)
+    return f'<ul class="legend">{items}</ul>'
+
+
+def grid_table(columns: list[str], rows: list[tuple[str, list[str]]]) -> str:
+    """The spec x column grid from cells already rendered by :func:`cell_html`."""
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join(f"<tr><th>{escape(spec)}</th>{''.join(cells)}</tr>" for spec, cells in rows)
+    return f'<table class="grid"><tr><th>spec</th>{head}</tr>{body}</table>'
+
+
+def page(title: str, status_line: str, alert: bool, sections: list[tuple[str, str]]) -> str:
+    """A whole self-contained page: title, a status line (red when ``alert``), and
+    ``(heading, html)`` sections (headings are HTML too, so entities work)."""
+    state = ' class="incomplete"' if alert else ""
+    body = "\n".join(f"<h2>{heading}</h2>\n{content}" for heading, content in sections)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{escape(title)}</title>
+<style>{_CSS}{_status_css()}</style></head>
+<body>
+<h1>{escape(title)}</h1>
+<p{state}>{escape(status_line)}</p>
+{body}
+</body></html>
+"""
 
 
 def render(report: Report) -> str:
     """The whole page as one HTML string."""
     backends, specs = grid(report)
-    legend = "".join(f'<li><span class="{s.value.lower()}">{s.value}</span> '
-                     f"{escape(MEANINGS[s])}</li>" for s in COLOURS)
-    head = "".join(f"<th>{escape(b)}</th>" for b in backends)
-    body = "".join(f"<tr><th>{escape(spec)}</th>{''.join(_cell(r) for r in results)}</tr>"
-                   for spec, results in specs)
-    state = "" if report.complete else ' class="incomplete"'
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>gradparity scoreboard</title>
-<style>{_CSS}{_status_css()}</style></head>
-<body>
-<h1>gradparity scoreboard</h1>
-<p{state}>{escape(summary(report))}</p>
-<h2>Per backend</h2>
-{_summary_table(report, backends)}
-<h2>Legend</h2>
-<ul class="legend">{legend}</ul>
-<h2>Spec &times; backend</h2>
-<p>Hover over a cell for the details; click it to unfold them.</p>
-<table class="grid"><tr><th>spec</th>{head}</tr>{body}</table>
-<h2>Environment</h2>
-<pre class="env">{escape(header(report))}</pre>
-</body></html>
-"""
+    groups = [(b, [r for r in report.results if r.backend == b]) for b in backends]
+    rows = [(spec, [cell_html(r) for r in results]) for spec, results in specs]
+    return page("gradparity scoreboard", summary(report), alert=not report.complete, sections=[
+        ("Per backend", summary_table(groups)),
+        ("Legend", legend()),
+        ("Spec &times; backend", "<p>Hover over a cell for the details; click it to unfold "
+                                 f"them.</p>\n{grid_table(backends, rows)}"),
+        ("Environment", f'<pre class="env">{escape(header(report))}</pre>'),
+    ])
 
 
 def write_html(report: Report, path: str | os.PathLike[str]) -> None:

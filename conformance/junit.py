@@ -18,7 +18,8 @@ from conformance.results import Report, Result, Status
 
 #: The JUnit element each non-passing status becomes.
 ELEMENTS = {Status.FAIL: "failure", Status.ERROR: "error", Status.SKIPPED: "skipped",
-            Status.UNSUPPORTED: "skipped", Status.NOT_RUN: "skipped"}
+            Status.UNSUPPORTED: "skipped", Status.NOT_RUN: "skipped",
+            Status.INCONCLUSIVE: "skipped"}
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -43,7 +44,8 @@ def _testcase(suite: ET.Element, result: Result) -> None:
     _properties(case, {"status": result.status.value, "kind": result.kind,
                        "dtype": result.dtype, "diagnoses": ",".join(result.diagnoses),
                        "max_rel_error": result.max_rel_error,
-                       "max_abs_error": result.max_abs_error})
+                       "max_abs_error": result.max_abs_error,
+                       "allowed_rel_error": (result.tolerance or {}).get("allowed")})
     element = ELEMENTS.get(result.status)
     if element is not None:
         child = ET.SubElement(case, element, type=result.status.value,

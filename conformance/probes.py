@@ -4,32 +4,43 @@ Every program is called on the spec's arrays (``base``), once more on the same a
 (``repeat``: a difference means dropout or re-initialization), and, when the spec has
 weights, on perturbed weights (``perturbed``: an answer that does not move with them
 ignores the supplied weights). That is at most three calls per case, whatever the spec.
+
+The perturbation grows (``PERTURBATIONS``) until the reference moves by ``MOVED`` times the
+dtype's tolerance somewhere, so the probe can tell a stale answer in float32 as in float64;
+the references computed on the way are kept for judging.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from conformance.reference import Reference, compute_reference
 from conformance.spec import Spec, SpecError
+from conformance.tolerance import TOLERANCES, output_scale
 
-#: Size of the weight perturbation, relative to each weight array's spread.
-PERTURBATION = 0.25
+#: Sizes of the weight perturbation tried in turn, relative to each weight array's spread.
+PERTURBATIONS = (0.25, 1.0, 4.0)
+#: How many of the dtype's tolerances the reference must move somewhere under perturbation.
+MOVED = 4.0
 
 
 @dataclass(frozen=True)
 class Call:
-    """One planned call: a label and the float64 arrays (cast to the spec dtype when sent)."""
+    """One planned call: a label, the float64 arrays (cast to the spec dtype when sent), and
+    the reference at those arrays when planning already computed it."""
 
     label: str
     arrays: dict[str, np.ndarray]
+    reference: Reference | None = field(default=None, compare=False, repr=False)
 
 
-def perturbed_params(spec: Spec) -> dict[str, np.ndarray] | None:
-    """The spec's arrays with every ``param`` array moved, or None when it has no params."""
+def perturbed_params(spec: Spec, amount: float = PERTURBATIONS[0]
+                     ) -> dict[str, np.ndarray] | None:
+    """The spec's arrays with every ``param`` array moved by ``amount`` times its spread,
+    or None when it has no params (or the moved point is not valid)."""
     if not spec.params:
         return None
     rng = np.random.default_rng(zlib.crc32(f"perturb:{spec.name}".encode()))
@@ -37,7 +48,7 @@ def perturbed_params(spec: Spec) -> dict[str, np.ndarray] | None:
     for name in spec.params:
         weights = spec.arrays[name]
         spread = float(np.std(weights)) or float(np.max(np.abs(weights))) or 1.0
-        moved[name] = weights + PERTURBATION * spread * rng.standard_normal(weights.shape)
+        moved[name] = weights + amount * spread * rng.standard_normal(weights.shape)
     try:
         spec.with_arrays(**moved)  # the perturbed point must be valid too (finite output)
     except SpecError:
@@ -45,23 +56,44 @@ def perturbed_params(spec: Spec) -> dict[str, np.ndarray] | None:
     return moved
 
 
+def moved_enough(spec: Spec, before: Reference, after: Reference) -> bool:
+    """Whether some derivative element moved by ``MOVED`` times its tolerance."""
+    for name in spec.wrt:
+        scale = output_scale(before.expected[name], 0.0)
+        rtol, floor = TOLERANCES[spec.dtype]["rtol"], TOLERANCES[spec.dtype]["floor"]
+        allowed = (rtol * np.abs(before.expected[name]) + floor * scale
+                   + 2 * (before.uncertainty[name] + after.uncertainty[name]))
+        if np.any(np.abs(after.expected[name] - before.expected[name]) > MOVED * allowed):
+            return True
+    return False
+
+
 def plan_calls(spec: Spec) -> list[Call]:
     """The calls made for every (spec, backend) pair, the judged ``base`` call first."""
-    calls = [Call("base", dict(spec.arrays)), Call("repeat", dict(spec.arrays))]
-    moved = perturbed_params(spec)
-    if moved is not None:
-        calls.append(Call("perturbed", moved))
+    if not spec.params:
+        return [Call("base", dict(spec.arrays)), Call("repeat", dict(spec.arrays))]
+    base = compute_reference(spec)
+    calls = [Call("base", dict(spec.arrays), base), Call("repeat", dict(spec.arrays))]
+    for amount in PERTURBATIONS:
+        moved = perturbed_params(spec, amount)
+        if moved is None:
+            break
+        perturbed = Call("perturbed", moved, compute_reference(spec, moved))
+        if moved_enough(spec, base, perturbed.reference) or amount == PERTURBATIONS[-1]:
+            calls.append(perturbed)
+            break
     return calls
 
 
 def random_draws(spec: Spec, count: int, seed: int = 0) -> list[Spec]:
     """``count`` variants of the spec with its inputs and weights redrawn near the originals.
 
-    Targets keep their values (a one-hot stays one-hot). Each array moves by about half its
-    spread, so the draws explore the function, not just the catalog's one point.
+    Targets keep their values (a one-hot stays one-hot), and so do index arrays (ids, labels,
+    masks). Each array moves by about half its spread, so the draws explore the function, not
+    just the catalog's one point.
     """
     rng = np.random.default_rng(seed)
-    moving = [n for n in spec.arrays if spec.roles[n] != "target"]
+    moving = [n for n in spec.arrays if spec.roles[n] not in ("target", "index")]
     variants = []
     while len(variants) < count:
         moved = {n: spec.arrays[n] + 0.5 * (float(np.std(spec.arrays[n])) or 1.0)
@@ -84,6 +116,6 @@ class References:
     def __getitem__(self, label: str) -> Reference:
         key = "base" if label == "repeat" else label
         if key not in self._cache:
-            arrays = next(c.arrays for c in self.calls if c.label == key)
-            self._cache[key] = compute_reference(self.spec, arrays)
+            call = next(c for c in self.calls if c.label == key)
+            self._cache[key] = call.reference or compute_reference(self.spec, call.arrays)
         return self._cache[key]

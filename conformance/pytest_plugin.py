@@ -8,6 +8,7 @@ For users, in any test (same harness, probes and diagnoses as ``gradparity run``
 For plug-in authors, the catalog as a pytest run with one item per case, ``spec[backend]``::
 
     pytest --gradparity-backend mine [--gradparity-spec 'seed*'] [--gradparity-xfails FILE]
+    pytest --gradparity-backend jax --gradparity-catalog my_specs.py   # a user's own cases
 
 Without ``--gradparity-backend`` it collects nothing and only adds header lines, read from
 package metadata: loaded into every pytest run of the environment, it imports no framework.
@@ -45,24 +46,15 @@ class UnmatchedIdWarning(pytest.PytestWarning):
     """A skip or expected-failure file entry that matches no collected catalog test."""
 
 
-def _as_backend(backend: BackendLike) -> Backend:
-    from backends import Backend, FunctionBackend, load
-
-    if isinstance(backend, Backend):
-        return backend
-    if isinstance(backend, str):
-        return load(backend)
-    return FunctionBackend(getattr(backend, "__name__", "user-code"), backend)
-
-
 def verdict(result: Result) -> Result:
     """Turn a result into a test outcome: skip when the case was not computed (framework
-    missing, kind unsupported), raise :class:`GradientMismatch` on FAIL or ERROR."""
+    missing, kind unsupported) or could not be judged (INCONCLUSIVE, with the reason),
+    raise :class:`GradientMismatch` on FAIL or ERROR."""
     from conformance.report import explain
     from conformance.results import Status
 
     __tracebackhide__ = True
-    if result.status in (Status.SKIPPED, Status.UNSUPPORTED):
+    if result.status in (Status.SKIPPED, Status.UNSUPPORTED, Status.INCONCLUSIVE):
         pytest.skip(f"{result.status.value}: {result.message}")
     if result.status.is_problem:
         raise GradientMismatch(explain(result))
@@ -78,10 +70,11 @@ def assert_gradients(spec: Spec, backend: BackendLike) -> Result:
     :class:`GradientMismatch` naming the diagnoses, the worst element and the tolerance; a
     backend that is not installed or does not compute this kind skips the test.
     """
+    from conformance.api import as_backend
     from conformance.harness import check
 
     __tracebackhide__ = True
-    return verdict(check(spec, _as_backend(backend)))
+    return verdict(check(spec, as_backend(backend)))
 
 
 # --- skip and expected-failure files -------------------------------------------------------
@@ -146,6 +139,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "case is collected. With no test paths given, only the catalog runs.")
     group.addoption("--gradparity-spec", action="append", default=[], metavar="GLOB",
                     help="only catalog specs whose name matches, e.g. 'seed*'; repeatable")
+    group.addoption("--gradparity-catalog", action="append", default=[], metavar="PATH|MODULE",
+                    help="run the specs of this catalog: a .py file or package.module with "
+                         "specs(), a name registered in the gradparity.catalogs entry-point "
+                         "group, or 'builtin'; repeatable (default: the built-in catalog and "
+                         "every registered one)")
     group.addoption("--gradparity-skips", metavar="PATH", type=Path,
                     help="file of catalog test ids to skip, one 'spec[backend]' per line "
                          "('*' wildcards, '# reason')")
@@ -168,11 +166,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if not names:
         return
     from backends.registry import BackendNotFound, known, load
-    from conformance.catalog import NoSpecMatched, catalog, select
+    from conformance.catalog import NoSpecMatched, select
+    from conformance.user_catalogs import CatalogError, load_catalogs
 
     try:
         backends = [load(n) for n in (list(known()) if "all" in names else names)]
-        specs = select(catalog(), config.getoption("gradparity_spec"))
+        catalogs = load_catalogs(config.getoption("gradparity_catalog"))
+        specs = select(catalogs.specs, config.getoption("gradparity_spec"))
+    except CatalogError as exc:
+        raise pytest.UsageError(exc.message("--gradparity-catalog")) from None
     except (BackendNotFound, NoSpecMatched) as exc:
         raise pytest.UsageError(f"gradparity: {exc}") from None
     config.stash[SELECTION] = Selection(backends, specs, _id_file(config, "gradparity_skips"),
@@ -198,11 +200,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
                 broken.append(f"{name}: broken ({exc})")
     lines = header(Report([], environment(backends))).splitlines() + broken
     if selection is not None:
-        lines.append(f"gradparity catalog: {len(selection.specs)} specs x "
-                     f"{len(selection.backends)} backends"
+        lines.append(f"gradparity catalog: {_plural(len(selection.specs), 'spec')} x "
+                     f"{_plural(len(selection.backends), 'backend')}"
                      + "".join(f", {kind} {ids.path}" for kind, ids in
                                (("skips", selection.skips), ("xfails", selection.xfails)) if ids))
     return lines
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 # --- collection -----------------------------------------------------------------------------

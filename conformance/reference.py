@@ -1,36 +1,28 @@
-"""The float64 reference: central differences with Richardson extrapolation, numpy only.
+"""The float64 reference: numerical derivatives of the spec's ``fn`` run on numpy.
 
-It shares no code with any adapter. Small specs get full derivatives (one difference
-quotient per input element). Large ones get random directional checks: for each array in
+It shares no code with any adapter. Small specs get full derivatives (one directional
+derivative per input element). Large ones get random directional checks: for each array in
 ``wrt``, a few random directions ``d`` and the derivative along ``d``, compared with the
 backend's answer projected on ``d``; their cost does not grow with the input size.
 
-Every estimate carries an error bound from the Richardson table (the gap between the two
-best extrapolations), which the harness adds to its tolerance and uses to spot kinks.
+First derivatives are complex-step derivatives confirmed by a Richardson difference table,
+or the table alone; Hessian-vector products differentiate a complex-step gradient, or use
+mixed differences (see :mod:`conformance.differences` for the rules). Every estimate
+carries an error bound, which the harness uses to decide whether it can judge at all.
 """
 
 from __future__ import annotations
 
 import functools
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from conformance.spec import Spec
+from conformance.differences import Estimate, complex_step, directional, mixed, settle
+from conformance.spec import Spec, is_index_dtype
 
-#: Base step of first-derivative differences, relative to max(1, |x|).
-FIRST_STEP = 2e-3
-#: Base step of the mixed second differences used for Hessian-vector products.
-SECOND_STEP = 2e-2
-#: First-derivative base steps tried in turn while the Richardson table is inconsistent.
-SHRINKING_STEPS = (FIRST_STEP, FIRST_STEP / 100, FIRST_STEP / 10_000)
-#: Error estimate (relative to max(1, |estimate|)) below which a step is trusted.
-CONSISTENT = 1e-9
-#: Richardson levels: steps h, h/2, h/4, h/8 (2 evaluations each for a first derivative).
-LEVELS = 4
 #: At or below this many scalars in ``wrt``, the reference computes full derivatives.
 FULL_LIMIT = 512
 #: Random directions per ``wrt`` array in directional mode.
@@ -54,6 +46,9 @@ class Reference:
     evaluations: int = 0
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     scalarize: np.ndarray | None = None
+    #: |value computed by numpy in the spec's dtype - value in float64|: the rounding noise
+    #: a correct backend's value may carry (zero for float64 specs)
+    value_noise: np.ndarray | float = 0.0
 
     def observe(self, spec: Spec, name: str, derivative: np.ndarray) -> np.ndarray:
         """A backend's derivative for ``name`` seen as the reference measured it."""
@@ -71,25 +66,11 @@ def project(spec: Spec, derivative: np.ndarray, directions: np.ndarray) -> np.nd
     return np.array([np.sum(derivative * d) for d in directions])
 
 
-def richardson(difference: Callable[[float], np.ndarray], step: float,
-               levels: int = LEVELS) -> tuple[np.ndarray, np.ndarray]:
-    """Extrapolate ``difference(h)`` (error even in h) to h -> 0; return (estimate, error)."""
-    table: list[list[np.ndarray]] = []
-    for i in range(levels):
-        row = [np.asarray(difference(step / 2**i), dtype=np.float64)]
-        for j in range(1, i + 1):
-            factor = 4.0**j
-            row.append((factor * row[j - 1] - table[i - 1][j - 1]) / (factor - 1.0))
-        table.append(row)
-    best = table[-1][-1]
-    if levels == 1:
-        return best, np.zeros_like(best)
-    error = np.maximum(np.abs(best - table[-1][-2]), np.abs(best - table[-2][-1]))
-    return best, error
-
-
 class _FlatFunction:
-    """``fn`` as a function of one flat float64 vector of the ``wrt`` arrays, counting calls."""
+    """``fn`` as a function of one flat vector of the ``wrt`` arrays, counting calls.
+
+    It accepts complex vectors too (for complex steps); other arrays keep their values.
+    """
 
     def __init__(self, spec: Spec, arrays: Mapping[str, np.ndarray], scalarize: np.ndarray | None):
         self.spec = spec
@@ -100,6 +81,8 @@ class _FlatFunction:
         self.theta = np.concatenate([arrays[n].ravel() for n in self.names])
         self.scalarize = scalarize
         self.calls = 0
+        #: whether complex steps are worth trying (no inner grad; fn ran on complex so far)
+        self.complex_ok = not spec.uses_grad or spec.reference_fn is not None
 
     def block(self, name: str) -> slice:
         start = sum(self.sizes[: self.names.index(name)])
@@ -116,43 +99,51 @@ class _FlatFunction:
         for n, piece, shape in zip(self.names, np.split(theta, np.cumsum(self.sizes)[:-1]),
                                    self.shapes):
             arrays[n] = piece.reshape(shape)
-        out = np.asarray(self.spec.evaluate(np, arrays), dtype=np.float64)
-        if self.scalarize is not None:
-            return np.sum(out * self.scalarize)
-        return out
-
-    def along(self, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Derivative of the output along ``direction`` (flat), with its error estimate.
-
-        When the Richardson table disagrees with itself (a ReLU kink inside the stencil),
-        the steps shrink by 100x, up to twice, and the most self-consistent estimate wins.
-        """
-        def difference(h: float) -> np.ndarray:
-            return (self(self.theta + h * direction) - self(self.theta - h * direction)) / (2 * h)
-        best = None
-        for step in SHRINKING_STEPS:
-            estimate, error = richardson(difference, step)
-            if best is None or np.max(error) < np.max(best[1]):
-                best = (estimate, error)
-            # a smaller step cannot beat rounding: |f| * eps / h grows as h shrinks
-            rounding = 100 * np.finfo(float).eps * self.output_scale / (step / 2 ** (LEVELS - 1))
-            if np.max(error) <= CONSISTENT * max(float(np.max(np.abs(estimate))), 1.0) + rounding:
-                break
-        return best
+        with np.errstate(all="ignore"):  # a stencil outside the domain is handled, not noisy
+            out = np.asarray(self.spec.evaluate(np, arrays))
+            if self.scalarize is not None:
+                out = np.sum(out * self.scalarize)
+        return out if np.iscomplexobj(out) else out.astype(np.float64)
 
     @functools.cached_property
-    def output_scale(self) -> float:
-        """Largest |output| at the point, for the rounding level of difference quotients."""
-        return float(np.max(np.abs(self(self.theta))))
+    def value(self) -> np.ndarray:
+        """The (scalarized) output at the point."""
+        return self(self.theta)
 
-    def mixed(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Second derivative along ``a`` and ``b`` (flat), from a four-point difference."""
-        t = self.theta
+    def _complex_step(self, theta: np.ndarray, direction: np.ndarray) -> np.ndarray | None:
+        if not self.complex_ok:
+            return None
+        estimate = complex_step(self, theta, direction)
+        if estimate is None:
+            self.complex_ok = False  # fn does not run on complex arrays: stop trying
+        return estimate
 
-        def difference(h: float) -> np.ndarray:
-            return (self(t + h * a + h * b) - self(t + h * a - h * b)
-                    - self(t - h * a + h * b) + self(t - h * a - h * b)) / (4 * h * h)
-        return richardson(difference, SECOND_STEP)
+    def along(self, direction: np.ndarray, step_scale: float = 1.0) -> Column:
+        """Derivative of the output along ``direction`` (flat): complex step and table."""
+        table = directional(self, self.theta, direction, self.value, step_scale)
+        step = self._complex_step(self.theta, direction)
+        return (None if step is None else (step, np.zeros_like(step))), table
+
+    def second(self, a: np.ndarray, b: np.ndarray, step_scale: float = 1.0) -> Column:
+        """Second derivative along ``a`` and ``b`` (flat): a candidate and a table.
+
+        The candidate: central differences along ``a`` of the complex-step derivative along
+        ``b`` (no cancellation in the inner derivative); the table: mixed differences.
+        """
+        table = mixed(self, self.theta, a * step_scale, b, self.value)
+        table = table[0] / step_scale, table[1] / step_scale
+        inner = self._complex_step(self.theta, b)
+        if inner is None:
+            return None, table
+
+        def slope(theta: np.ndarray) -> np.ndarray:
+            result = self._complex_step(theta, b)
+            return np.full(np.shape(inner), np.nan) if result is None else result
+        return directional(slope, self.theta, a, inner, step_scale), table
+
+
+#: One derivative column: a complex-step based candidate (or None) and a difference table.
+Column = tuple[Estimate | None, Estimate]
 
 
 def _scale(values: np.ndarray) -> np.ndarray:
@@ -172,7 +163,8 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
     backend is judged on the numbers it was actually given.
     """
     def as64(values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {k: v.astype(np.float64) for k, v in spec.cast(values).items()}
+        return {k: v if is_index_dtype(v.dtype) else v.astype(np.float64)
+                for k, v in spec.cast(values).items()}
 
     arrays64 = as64(spec.arrays if arrays is None else arrays)
     scalarize = None
@@ -181,16 +173,13 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
     f = _FlatFunction(spec, arrays64, scalarize)
     value = np.asarray(spec.evaluate(np, arrays64), dtype=np.float64)
     f.calls += 1
-    scalar = value if scalarize is None else np.sum(value * scalarize)
-    f.output_scale = float(np.max(np.abs(scalar)))
+    f.value = value if scalarize is None else np.sum(value * scalarize)
 
-    expected: dict[str, np.ndarray] = {}
-    uncertainty: dict[str, np.ndarray] = {}
-    chosen: dict[str, np.ndarray] = {}
     if spec.kind == "jvp":
         tangents = as64(spec.tangents)
-        for n in spec.wrt:
-            expected[n], uncertainty[n] = f.along(f.embed(n, tangents[n]))
+        estimates = settle([f.along(f.embed(n, tangents[n])) for n in spec.wrt])
+        expected = {n: e[0] for n, e in zip(spec.wrt, estimates)}
+        uncertainty = {n: e[1] for n, e in zip(spec.wrt, estimates)}
         return Reference(value, "full", expected, uncertainty, {}, f.calls, arrays64, scalarize)
 
     tangent, tangent_scale = None, 1.0
@@ -200,35 +189,68 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
         tangent_scale = float(np.max(np.abs(flat))) or 1.0
         tangent = flat / tangent_scale  # steps of at most h per element
 
-    def derivative_along(direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def column(direction: np.ndarray, step_scale: float = 1.0) -> Column:
         if tangent is None:
-            return f.along(direction)
-        est, err = f.mixed(direction, tangent)
-        return est * tangent_scale, err * tangent_scale
+            return f.along(direction, step_scale)
+        return f.second(direction, tangent, step_scale)
 
     mode = "full" if spec.wrt_size <= full_limit else "directional"
     rng = _rng(spec)
+    columns: dict[str, list[Column]] = {}
+    chosen: dict[str, np.ndarray] = {}
     for n in spec.wrt:
         x = arrays64[n]
         if mode == "full":
-            columns, errors = [], []
-            for i, s in enumerate(_scale(x).ravel()):
-                local = np.zeros(x.size)
-                local[i] = s
-                est, err = derivative_along(f.embed(n, local))
-                columns.append(est / s)
-                errors.append(err / s)
-            # each column is d output / d x_i: move the input axes behind the output axes
-            stacked = np.stack(columns, axis=-1).reshape(np.shape(columns[0]) + x.shape)
-            expected[n] = stacked
-            uncertainty[n] = np.stack(errors, axis=-1).reshape(stacked.shape)
+            columns[n] = [column(f.embed(n, unit), step_scale=s)
+                          for unit, s in zip(np.eye(x.size), _scale(x).ravel())]
         else:
-            dirs = rng.choice([-1.0, 1.0], size=(directions, *x.shape)) * _scale(x)
-            results = [derivative_along(f.embed(n, d)) for d in dirs]
-            chosen[n] = dirs
-            expected[n] = np.stack([r[0] for r in results])
-            uncertainty[n] = np.stack([r[1] for r in results])
-    return Reference(value, mode, expected, uncertainty, chosen, f.calls, arrays64, scalarize)
+            chosen[n] = rng.choice([-1.0, 1.0], size=(directions, *x.shape)) * _scale(x)
+            columns[n] = [column(f.embed(n, d)) for d in chosen[n]]
+    settled = iter(settle([c for n in spec.wrt for c in columns[n]]))
+    expected: dict[str, np.ndarray] = {}
+    uncertainty: dict[str, np.ndarray] = {}
+    for n in spec.wrt:
+        estimates = [next(settled) for _ in columns[n]]
+        stacked = np.stack([e[0] * tangent_scale for e in estimates], axis=-1)
+        errors = np.stack([e[1] * tangent_scale for e in estimates], axis=-1)
+        if mode == "full":
+            # each column is d output / d x_i: the input axes go behind the output axes
+            shape = np.shape(estimates[0][0]) + arrays64[n].shape
+            expected[n], uncertainty[n] = stacked.reshape(shape), errors.reshape(shape)
+        else:  # one row per direction
+            expected[n], uncertainty[n] = np.moveaxis(stacked, -1, 0), np.moveaxis(errors, -1, 0)
+    return Reference(value, mode, expected, uncertainty, chosen, f.calls, arrays64, scalarize,
+                     _value_noise(spec, arrays64, value))
+
+
+#: Points at which numpy's evaluation in the spec's dtype samples its rounding noise.
+NOISE_SAMPLES = 4
+
+
+def _value_noise(spec: Spec, arrays64: Mapping[str, np.ndarray], value: np.ndarray
+                 ) -> np.ndarray | float:
+    """How far numpy's own evaluation in the spec's dtype can land from the float64 value:
+    the largest gap at the point and at a few points 1e-4 (relative) away, where every
+    intermediate rounds differently (one evaluation may round luckily)."""
+    if spec.dtype == "float64":
+        return 0.0
+    dtype = np.dtype(spec.dtype)
+    rng = np.random.default_rng(0)
+    noise = np.zeros_like(value)
+    try:
+        with np.errstate(all="ignore"):
+            for sample in range(NOISE_SAMPLES):
+                point = {n: a if sample == 0 or n not in spec.wrt else
+                         (a * (1 + 1e-4 * rng.uniform(-1, 1, a.shape))
+                          ).astype(dtype).astype(np.float64)
+                         for n, a in arrays64.items()}
+                low = np.asarray(spec.evaluate(np, spec.cast(point)), dtype=np.float64)
+                high = value if sample == 0 else np.asarray(spec.evaluate(np, point),
+                                                            dtype=np.float64)
+                noise = np.maximum(noise, np.abs(low - high))
+    except Exception:  # noqa: BLE001 - a fn that only runs in float64 gets no noise estimate
+        return 0.0
+    return np.where(np.isfinite(noise), noise, 0.0)
 
 
 #: Step of the one-sided differences that probe a suspected kink, relative to max(1, |x|).
@@ -249,32 +271,3 @@ def one_sided(spec: Spec, reference: Reference, name: str,
     h = float(np.max(np.abs(step)))
     centre = f(f.theta)
     return (centre - f(f.theta - step)) / h, (f(f.theta + step) - centre) / h
-
-
-def numeric_grad(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Numerical ``grad`` for specs that differentiate inside ``fn`` when run on numpy.
-
-    ``numeric_grad(f)(x, *rest)`` is the gradient of the scalar ``f`` w.r.t. ``x``, an array
-    or a sequence of arrays, by Richardson central differences, element by element.
-    """
-    def gradient(x: Any, *rest: Any) -> Any:
-        is_sequence = isinstance(x, list | tuple)
-        parts = [np.asarray(p, dtype=np.float64) for p in (x if is_sequence else [x])]
-        splits = np.cumsum([p.size for p in parts])[:-1]
-        theta = np.concatenate([p.ravel() for p in parts])
-
-        def unflatten(flat: np.ndarray) -> Any:
-            pieces = [piece.reshape(p.shape) for piece, p in zip(np.split(flat, splits), parts)]
-            return type(x)(pieces) if is_sequence else pieces[0]
-
-        def difference(h: float, step: np.ndarray) -> float:
-            return (f(unflatten(theta + h * step), *rest)
-                    - f(unflatten(theta - h * step), *rest)) / (2 * h)
-
-        flat = np.empty_like(theta)
-        for i, s in enumerate(_scale(theta)):
-            step = np.zeros_like(theta)
-            step[i] = s
-            flat[i] = richardson(functools.partial(difference, step=step), FIRST_STEP)[0] / s
-        return unflatten(flat)
-    return gradient

@@ -5,7 +5,9 @@ JSON schema (``schema_version`` 1): ``{"schema_version", "complete", "environmen
 "results": [{"spec", "backend", "status", "kind", "dtype", "diagnoses", "max_abs_error",
 "max_rel_error", "tolerance", "reference_mode", "worst", "pairwise", "message",
 "seconds", "median_call_seconds", "forward_ratio"}, ...]}`` (the last two are null without
-``--timings``). The file is written atomically (temporary file, then rename).
+``--timings``), and ``"outliers": {"backends": [{"backend", "differs_from", "cases"}],
+"reference_apart": [spec, ...]}`` (see conformance.outliers). The file is written
+atomically (temporary file, then rename).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance.diagnoses import DIAGNOSES
+from conformance.outliers import find_outliers
 from conformance.results import Report, Result, Status
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "complete": report.complete,
         "environment": report.environment,
         "results": [r.to_json() for r in report.results],
+        "outliers": find_outliers(report).to_json(),
     }
 
 
@@ -44,16 +48,62 @@ def write_json(report: Report, path: str | os.PathLike[str]) -> None:
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to a temporary file, then rename it: readers never see half a report."""
+    """Write ``text`` to a temporary file, then rename it: readers never see half a report.
+
+    The file gets the mode a plain ``open`` would give (0666 less the umask), not the 0600
+    of a temporary file, so CI artifact uploaders and colleagues can read it.
+    """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    fd, tmp = _temporary(target)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _temporary(target: Path) -> tuple[int, str]:
+    """A new temporary file beside ``target`` (the same directory, so the rename is atomic)."""
+    return tempfile.mkstemp(prefix=f".{target.name[:64]}.", dir=target.parent)
+
+
+def _umask() -> int:
+    """This process's umask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def unwritable(path: str | os.PathLike[str]) -> str | None:
+    """Why :func:`write_atomic` could not write ``path``, or None when it can: tried by
+    creating (and removing) its temporary file, so a read-only place, ``/proc`` or a name
+    too long for the file system is found before a run rather than after it."""
+    target = Path(path)
+    try:
+        if not target.parent.is_dir():
+            return f"directory {target.parent} does not exist"
+        try:
+            limit = os.pathconf(target.parent, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            limit = 255
+        if len(os.fsencode(target.name)) > limit:
+            return f"the file name is longer than {limit} bytes; give a shorter one"
+        if target.is_dir():
+            return "is a directory; give a file path"
+    except OSError as exc:  # a folder name too long, a loop of links ...
+        return f"cannot be used ({exc.strerror or exc})"
+    try:
+        fd, tmp = _temporary(target)
+    except OSError as exc:
+        return f"cannot create a file in {target.parent} ({exc.strerror or exc})"
+    os.close(fd)
+    os.unlink(tmp)
+    if target.exists() and not os.access(target, os.W_OK):
+        return "not writable"
+    return None
 
 
 def _jsonable(value: Any) -> Any:
@@ -67,6 +117,8 @@ def cell(result: Result) -> str:
     text = result.status.value
     if result.max_rel_error is not None:
         text += f" {result.max_rel_error:.1e}"
+        if result.tolerance is not None and "allowed" in result.tolerance:
+            text += f"/{result.tolerance['allowed']:.0e}"
     if result.diagnoses:
         text += f" [{','.join(result.diagnoses)}]"
     if result.median_call_seconds is not None:
@@ -91,12 +143,28 @@ def grid(report: Report) -> tuple[list[str], list[tuple[str, list[Result | None]
     return backends, [(s, [by_case.get((s, b)) for b in backends]) for s in specs]
 
 
+#: Reproduce snippets printed under the table; the others are only in the JSON report.
+MAX_SNIPPETS = 3
+
+
 def notes(report: Report) -> list[tuple[Status, str]]:
-    """The lines under the table: why each case did not pass, and each skipped backend once."""
-    lines = [(r.status, f"{r.status.value} {r.spec} on {r.backend}: {r.message}"
-                        + (f"\n  reproduce: python - <<'EOF'\n{r.reproduce}\nEOF" if r.reproduce
-                           else ""))
-             for r in report.results if r.status not in (Status.PASS, Status.SKIPPED) and r.message]
+    """The lines under the table: why each case did not pass (with the first
+    :data:`MAX_SNIPPETS` reproduce snippets, and how many more the JSON report holds), and
+    each skipped backend once."""
+    lines, shown = [], 0
+    for r in report.results:
+        if r.status in (Status.PASS, Status.SKIPPED) or not r.message:
+            continue
+        text = f"{r.status.value} {r.spec} on {r.backend}: {r.message}"
+        if r.reproduce and shown < MAX_SNIPPETS:
+            shown += 1
+            text += (f"\n  reproduce (the JSON report's \"reproduce\" field, as a shell "
+                     f"command):\npython - <<'EOF'\n{r.reproduce}\nEOF")
+        lines.append((r.status, text))
+    more = sum(bool(r.reproduce) for r in report.results) - shown
+    if more:
+        lines.append((Status.FAIL, f"... and {more} more reproduce snippet{'s' * (more > 1)} "
+                                   "in the JSON report (field \"reproduce\")"))
     skipped = {r.backend: r.message for r in report.results if r.status is Status.SKIPPED}
     return lines + [(Status.SKIPPED, f"SKIPPED {b}: {why}") for b, why in skipped.items()]
 
@@ -104,18 +172,24 @@ def notes(report: Report) -> list[tuple[Status, str]]:
 def table(report: Report) -> str:
     """Spec x backend table, then one line per case that did not pass, then the totals."""
     backends, specs = grid(report)
-    header = ["spec", *backends]
     rows = [[spec, *(cell(r) if r else "" for r in results)] for spec, results in specs]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines = aligned(["spec", *backends], rows)
     below = notes(report)
     if below:
         lines.append("")
     lines += [text for _, text in below]
-    lines += ["", summary(report)]
+    apart = find_outliers(report).lines()
+    lines += ["", *apart] if apart else []
+    lines += ["", summary(report), *coverage(report)]
     return "\n".join(lines)
+
+
+def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Plain-text columns: the header, a rule, then the rows, each column as wide as its
+    widest entry (shared by every table gradparity prints)."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            for row in [header, ["-" * w for w in widths], *rows]]
 
 
 def counts(results: Iterable[Result]) -> dict[Status, int]:
@@ -124,6 +198,19 @@ def counts(results: Iterable[Result]) -> dict[Status, int]:
     for r in results:
         found[r.status] = found.get(r.status, 0) + 1
     return found
+
+
+def coverage(report: Report) -> list[str]:
+    """One line per backend: of the cases it ran, how many it computes (not UNSUPPORTED);
+    backends that were not installed (all SKIPPED) are left out."""
+    lines = []
+    for backend in dict.fromkeys(r.backend for r in report.results):
+        ran = [r for r in report.results if r.backend == backend
+               and r.status not in (Status.SKIPPED, Status.NOT_RUN)]
+        if ran:
+            supported = sum(r.status is not Status.UNSUPPORTED for r in ran)
+            lines.append(f"{backend}: {supported}/{len(ran)} supported")
+    return lines
 
 
 def summary(report: Report) -> str:
@@ -176,9 +263,13 @@ def print_table(report: Report, console: Console) -> None:
     console.print(shown)
     for status, text in notes(report):
         console.print(Text(text, style=STYLES[status]))
+    for line in find_outliers(report).lines():
+        console.print(Text(line, style="bold"))
     totals = Text(", ").join(Text(f"{n} {s.value}", style=STYLES[s])
                              for s, n in counts(report.results).items())
     console.print(totals if report.complete else Text.assemble(totals, " (INCOMPLETE run)"))
+    for line in coverage(report):
+        console.print(line, markup=False, highlight=False)
 
 
 @contextlib.contextmanager
@@ -207,14 +298,14 @@ def explain(result: Result) -> str:
     if result.status is Status.FAIL and not result.diagnoses:
         lines.append("  diagnosis: none named (no probe recognized the mistake)")
     if (w := result.worst) is not None:
+        sign = ">" if not w.abs_error <= w.allowed else "<="
         lines.append(f"  worst element: {w.key}{w.index} = {w.value:.8g}, reference "
-                     f"{w.reference:.8g} (|error| {w.abs_error:.3g} > allowed {w.allowed:.3g})")
+                     f"{w.reference:.8g} (|error| {w.abs_error:.3g} {sign} allowed "
+                     f"{w.allowed:.3g})")
+    if result.probe and result.probe != result.message:
+        lines.append(f"  probe: {result.probe}")
     if result.tolerance is not None:
-        measured = ("" if result.max_rel_error is None else
-                    f"; max relative error {result.max_rel_error:.2e}, "
-                    f"max absolute error {result.max_abs_error:.2e}")
-        lines.append(f"  tolerance ({result.dtype}): rtol {result.tolerance['rtol']:g}, "
-                     f"atol {result.tolerance['atol']:g}{measured}")
+        lines.append(f"  tolerance ({result.dtype}): {_tolerance_text(result)}")
     if result.pairwise:
         lines.append("  relative difference from other backends: " + ", ".join(
             f"{b} {d:.1e}" for b, d in result.pairwise.items()))
@@ -224,6 +315,21 @@ def explain(result: Result) -> str:
     return "\n".join(lines)
 
 
+def _tolerance_text(result: Result) -> str:
+    """The tolerance a result was held to and what was measured (older reports: their rtol
+    and atol)."""
+    tol = result.tolerance or {}
+    rule = ", ".join(f"{k} {tol[k]:g}" for k in ("rtol", "atol") if k in tol)
+    if "floor" in tol:
+        rule = f"rtol {tol['rtol']:g}, floor {tol['floor']:g} x scale"
+    if result.max_rel_error is None:
+        return rule
+    allowed = (f" (allowed {tol['allowed']:.2e} at the worst element)" if "allowed" in tol
+               else "")
+    return (f"{rule}; max relative error {result.max_rel_error:.2e}{allowed}, "
+            f"max absolute error {result.max_abs_error:.2e}")
+
+
 def header(report: Report) -> str:
     """The run header: platform, numpy, each backend's versions and pinned numerics."""
     env = report.environment
@@ -231,8 +337,14 @@ def header(report: Report) -> str:
              f"{env.get('platform')}"]
     tols = env.get("tolerances", {})
     lines.append("tolerances: " + "; ".join(
-        f"{d} rtol={t['rtol']:g} atol={t['atol']:g}" for d, t in tols.items()))
+        f"{d} " + " ".join(f"{k}={t[k]:g}" for k in ("rtol", "floor", "atol") if k in t)
+        for d, t in tols.items())
+        + " (per element, relative to the output's scale; see README, Tolerances)")
     for name, info in env.get("backends", {}).items():
+        missing = [m for m, v in info["versions"].items() if v == "not installed"]
+        if missing:  # its pinned numerics would never apply
+            lines.append(f"{name}: not installed ({', '.join(missing)})")
+            continue
         versions = ", ".join(f"{m} {v}" for m, v in info["versions"].items()) or "-"
         numerics = ", ".join(f"{k}={v}" for k, v in info["numerics"].items())
         lines.append(f"{name}: {versions}" + (f" ({numerics})" if numerics else ""))

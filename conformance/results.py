@@ -14,6 +14,7 @@ class Status(str, enum.Enum):
     PASS = "PASS"
     FAIL = "FAIL"  # wrong numbers; ``diagnoses`` names why where it can
     CONVENTION = "CONVENTION"  # disagreement only at a non-differentiable point
+    INCONCLUSIVE = "INCONCLUSIVE"  # the reference is too uncertain to judge this case
     UNSUPPORTED = "UNSUPPORTED"  # the backend does not compute this kind of spec
     ERROR = "ERROR"  # the adapter raised, crashed, hung, or returned malformed output
     SKIPPED = "SKIPPED"  # the backend's framework is not installed
@@ -49,17 +50,24 @@ class Result:
     diagnoses: list[str] = field(default_factory=list)
     max_abs_error: float | None = None
     max_rel_error: float | None = None
-    tolerance: dict[str, float] | None = None
+    #: how the allowance was derived (rtol, floor, uncertainty factor, rule) and ``allowed``,
+    #: the relative error allowed at the worst element
+    tolerance: dict[str, float | str] | None = None
     reference_mode: str | None = None
     worst: Worst | None = None
     pairwise: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    #: evidence from a probe call (perturbed weights), apart from the judged call's numbers
+    probe: str = ""
     seconds: float = 0.0
     #: ``run --timings`` only (else None): median seconds of one derivative call, and how
     #: many forward calls it is worth (None when the backend has no forward program).
     median_call_seconds: float | None = None
     forward_ratio: float | None = None
     reproduce: str = ""  # a copy-paste snippet for cases that did not pass (see repro.py)
+    #: Convention cases only (see conformance.conventions): the backend's derivative per
+    #: ``wrt`` name, as nested lists (NaN and infinities kept; JSON writes them as text).
+    convention_values: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON-ready data; NaN and infinities become "nan", "inf", "-inf"
@@ -91,3 +99,8 @@ class Report:
     def ok(self) -> bool:
         """True when nothing failed or errored and the run finished."""
         return self.complete and not any(r.status.is_problem for r in self.results)
+
+    @property
+    def inconclusive(self) -> bool:
+        """True when some case could not be judged (counted apart, never as passed)."""
+        return any(r.status is Status.INCONCLUSIVE for r in self.results)

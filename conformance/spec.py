@@ -13,13 +13,17 @@ from typing import Any
 
 import numpy as np
 
+from conformance.differences import numeric_grad
+
 #: Derivative kinds. ``grad``: gradient of a scalar output. ``jacobian``: full Jacobian,
 #: shaped ``output.shape + array.shape``. ``jvp``: ``J_name @ tangents[name]``, output-shaped.
 #: ``vjp``: ``cotangent @ J_name``, shaped like the array. ``hvp``: the ``name`` block of
 #: ``H @ tangents`` for a scalar output, shaped like the array.
 KINDS: tuple[str, ...] = ("grad", "jacobian", "jvp", "vjp", "hvp")
 #: What an array is to the computation; the harness perturbs ``param`` arrays in its probes.
-ROLES: tuple[str, ...] = ("input", "param", "target")
+#: ``index``: an integer or bool array that is never differentiated (token ids, class labels,
+#: gather indices, masks); it keeps its dtype and reaches the reference and backends unchanged.
+ROLES: tuple[str, ...] = ("input", "param", "target", "index")
 DTYPES: tuple[str, ...] = ("float64", "float32")
 #: Names an array may not take: ``value`` is the program's output key, the others are
 #: the arguments ``fn`` receives besides the arrays.
@@ -85,19 +89,21 @@ class Spec:
             raise SpecError("timeout", f"{self.timeout!r} is not a positive number of seconds",
                             "give seconds, e.g. timeout=120, or None for the run's timeout")
         normalize = object.__setattr__  # the dataclass is frozen; validation stores clean copies
-        normalize(self, "arrays", _check_arrays("arrays", self.arrays))
+        normalize(self, "arrays", _check_arrays("arrays", self.arrays, _index_names(self.roles)))
         normalize(self, "wrt", _check_wrt(self.wrt, self.arrays))
         normalize(self, "roles", _check_roles(self.roles, self.arrays))
-        normalize(self, "tags", tuple(self.tags))
+        normalize(self, "tags", _check_tags(self.tags))
         self._check_directions()
-        try:
-            output = self.evaluate(np, self.arrays)
-        except SpecError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - whatever the user's fn raised
-            raise SpecError("fn", f"raised {type(exc).__name__}: {exc} when run with xp=numpy",
-                            "make fn run on numpy arrays with the spec's shapes") from exc
-        self._check_output(output)
+        self._check_fits_dtype()
+        self._check_output(self._run_numpy(self.arrays))
+        if self.dtype != "float64":  # the value a backend computes, in the spec's dtype
+            with np.errstate(all="ignore"):
+                low = self._run_numpy(self.cast())
+            if not _all_finite(low):
+                raise SpecError("fn", f"output overflows (NaN or Inf) when computed in "
+                                f"{self.dtype}, though finite in float64",
+                                f"scale the arrays so fn stays finite in {self.dtype}, or use "
+                                "dtype='float64'")
 
     # -- derived views -------------------------------------------------------------------
 
@@ -112,9 +118,16 @@ class Spec:
         return sum(self.arrays[n].size for n in self.wrt)
 
     def cast(self, arrays: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        """The arrays (default: the spec's own) in the spec's dtype, as backends get them."""
+        """The arrays (default: the spec's own) in the spec's dtype, as backends get them;
+        index arrays (integer or bool) keep their own dtype."""
         source = self.arrays if arrays is None else arrays
-        return {k: np.array(v, dtype=self.dtype) for k, v in source.items()}
+        return {k: np.array(v, dtype=self.dtype_of(k, v)) for k, v in source.items()}
+
+    def dtype_of(self, name: str, array: np.ndarray | None = None) -> str:
+        """The dtype backends get array ``name`` in: the spec's, or an index array's own."""
+        array = self.arrays.get(name) if array is None else array
+        return str(array.dtype) if array is not None and is_index_dtype(array.dtype) \
+            else self.dtype
 
     def evaluate(self, xp: Any, arrays: Mapping[str, Any], grad: Callable | None = None,
                  scan: Callable | None = None) -> Any:
@@ -130,8 +143,6 @@ class Spec:
             if grad is None:
                 if self.reference_fn is not None:
                     return self.reference_fn(xp, **arrays)
-                from conformance.reference import numeric_grad
-
                 grad = numeric_grad
             return self.fn(xp, grad=grad, **arrays)
         return self.fn(xp, **arrays)
@@ -146,6 +157,29 @@ class Spec:
         return replace(self, dtype=dtype, name=f"{base}-{dtype}")
 
     # -- validation helpers ----------------------------------------------------------------
+
+    def _run_numpy(self, arrays: Mapping[str, np.ndarray]) -> Any:
+        """``fn`` on numpy; whatever it raises is a SpecError on ``fn``."""
+        try:
+            return self.evaluate(np, arrays)
+        except SpecError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the user's fn raised
+            raise SpecError("fn", f"raised {type(exc).__name__}: {exc} when run with xp=numpy",
+                            "make fn run on numpy arrays with the spec's shapes") from exc
+
+    def _check_fits_dtype(self) -> None:
+        """Every array, tangent and cotangent is finite once cast to the spec's dtype."""
+        largest = float(np.finfo(self.dtype).max)
+        fields = {**{f"arrays[{k!r}]": v for k, v in self.arrays.items()},
+                  **{f"tangents[{k!r}]": v for k, v in (self.tangents or {}).items()},
+                  **({"cotangent": self.cotangent} if self.cotangent is not None else {})}
+        for where, values in fields.items():
+            peak = float(np.max(np.abs(values)))
+            if peak > largest:
+                raise SpecError(where, f"holds {peak:.3g}, beyond {self.dtype}'s largest "
+                                f"number {largest:.3g}",
+                                f"scale it below {largest:.3g}, or use dtype='float64'")
 
     def _check_directions(self) -> None:
         needs_tangents = self.kind in ("jvp", "hvp")
@@ -182,6 +216,7 @@ class Spec:
                             "a cotangent is only for vjp specs; drop it")
 
     def _check_output(self, output: Any) -> None:
+        """``fn``'s value at the spec's arrays: a finite float array of the kind's shape."""
         try:
             out = np.asarray(output)
         except Exception as exc:  # noqa: BLE001 - any failure to convert is the user's output
@@ -208,9 +243,44 @@ def _check_name(name: Any) -> None:
         raise SpecError("name", f"{name!r} is not a non-empty string", "give the spec a name")
     if any(c.isspace() for c in name):
         raise SpecError("name", f"{name!r} contains whitespace", "use '-' or '_' instead of spaces")
+    if not name.isprintable():  # NUL, ESC ...: reports (JUnit XML, terminals) must show it
+        raise SpecError("name", f"{name!r} contains a control character",
+                        "use printable characters only")
 
 
-def _check_arrays(field_name: str, arrays: Any) -> dict[str, np.ndarray]:
+def _all_finite(output: Any) -> bool:
+    """Whether ``output`` (anything fn returned) converts to an all-finite float array."""
+    try:
+        return bool(np.all(np.isfinite(np.asarray(output, dtype=np.float64))))
+    except (TypeError, ValueError):
+        return True  # not numbers at all: _check_output has said so for the float64 value
+
+
+def _check_tags(tags: Any) -> tuple[str, ...]:
+    if isinstance(tags, str) or not isinstance(tags, tuple | list):
+        raise SpecError("tags", f"{tags!r} is not a tuple of strings",
+                        "write tags=('fast',), not tags='fast'" if isinstance(tags, str)
+                        else "give a tuple of strings, e.g. tags=('fast', 'model')")
+    bad = [t for t in tags if not isinstance(t, str) or not t or not t.isprintable()]
+    if bad:
+        raise SpecError("tags", f"{bad[0]!r} is not a non-empty printable string",
+                        "give a tuple of strings, e.g. tags=('fast', 'model')")
+    return tuple(tags)
+
+
+def is_index_dtype(dtype: Any) -> bool:
+    """Whether arrays of ``dtype`` are index arrays (integer or bool), never differentiated."""
+    return np.dtype(dtype).kind in "biu"
+
+
+def _index_names(roles: Any) -> frozenset[str]:
+    """The array names given role ``index`` (roles themselves are checked later)."""
+    return frozenset(n for n, r in roles.items() if r == "index") \
+        if isinstance(roles, Mapping) else frozenset()
+
+
+def _check_arrays(field_name: str, arrays: Any,
+                  index: frozenset[str] = frozenset()) -> dict[str, np.ndarray]:
     if not isinstance(arrays, Mapping):
         raise SpecError(field_name, f"is a {type(arrays).__name__}, not a mapping",
                         "pass a dict of name -> float array")
@@ -228,6 +298,23 @@ def _check_arrays(field_name: str, arrays: Any) -> dict[str, np.ndarray]:
         except Exception as exc:  # noqa: BLE001 - ragged lists etc.
             raise SpecError(where, f"cannot be made an array ({exc})",
                             "pass a rectangular float array") from None
+        if key in index:
+            if not is_index_dtype(arr.dtype):
+                raise SpecError(where, f"has role 'index' but dtype {arr.dtype}",
+                                "role 'index' is for integer or bool arrays; give a float "
+                                "array role 'input' (or convert it with astype(np.int64))")
+            if arr.size == 0:
+                raise SpecError(where, f"is empty (shape {arr.shape})",
+                                "give it at least one element")
+            stored = np.array(arr)
+            stored.setflags(write=False)
+            checked[key] = stored
+            continue
+        if is_index_dtype(arr.dtype) and field_name == "arrays":
+            raise SpecError(where, f"has dtype {arr.dtype}, an integer or bool array",
+                            f"if it is never differentiated (ids, labels, indices, a mask) give "
+                            f"it role 'index': roles={{{key!r}: 'index'}}; else convert it, "
+                            f"e.g. np.asarray(a, dtype=np.float64)")
         if not (np.issubdtype(arr.dtype, np.floating) and arr.dtype.itemsize in (2, 4, 8)):
             raise SpecError(where, f"has dtype {arr.dtype}, not a real float",
                             "convert it, e.g. np.asarray(a, dtype=np.float64)")
@@ -256,6 +343,10 @@ def _check_wrt(wrt: Any, arrays: Mapping[str, np.ndarray]) -> tuple[str, ...]:
         if n not in arrays:
             raise SpecError("wrt", f"unknown array {n!r}",
                             f"choose from {', '.join(arrays) or 'the arrays'}")
+        if is_index_dtype(arrays[n].dtype):
+            raise SpecError("wrt", f"{n!r} is an index array (dtype {arrays[n].dtype}), which "
+                            "cannot be differentiated",
+                            f"drop {n!r} from wrt, or make it a float array to differentiate it")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SpecError("wrt", f"names {', '.join(dupes)} more than once", "list each name once")

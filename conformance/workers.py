@@ -11,14 +11,18 @@ A case with no answer after ``timeout`` seconds becomes ERROR ``timeout``, with 
 where it was stuck (faulthandler, on ``SIGUSR1``), and its worker is killed; a worker that
 dies (abort, segfault, killed for memory) gives ERROR with the signal or exit code and the
 last lines of its stderr. A fresh worker then takes the backend's remaining cases; answers
-already received are kept.
+already received are kept. After two timeouts in a row a backend's remaining cases are ERROR
+at once ("not run: the backend timed out twice"): a hanging backend costs two timeouts, not
+one per spec.
 
 Start method: ``fork`` when no framework is loaded in this process, which is always the case
 for the ``gradparity`` command (the parent never imports one): it is fast and needs nothing to
 be picklable, so specs may hold lambdas. Once a framework is loaded here (a test process that
 imported TensorFlow, say), a forked child would inherit its threads' locks in any state, so
 ``spawn`` is used instead: specs and backends are pickled, and a case whose spec or backend
-cannot be (a lambda ``fn``) becomes an ERROR saying so.
+cannot be (a lambda ``fn``) becomes an ERROR saying so. Specs from a user's catalog file
+travel with the file's path; the worker loads it under the same module name before it
+unpickles them (conformance.user_catalogs.Portable).
 
 Workers ignore SIGINT (Ctrl-C is the parent's to handle), write stdout and stderr to a log
 file whose tail goes into crash messages, optionally run under an address-space limit
@@ -40,6 +44,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,6 +54,7 @@ from conformance.harness import Executor, Outcome, execute
 from conformance.outputs import portable
 from conformance.results import Status
 from conformance.spec import Spec
+from conformance.user_catalogs import Portable
 
 #: Modules whose presence in this process makes ``fork`` unsafe (native threads, locks).
 FRAMEWORK_MODULES = ("tensorflow", "tf_keras", "jax", "jaxlib", "torch")
@@ -64,6 +70,8 @@ WHERE_SIGNAL = signal.SIGUSR1
 _WHERE_WAIT_S = 1.0
 #: How long a worker gets to exit by itself after its last case.
 _EXIT_GRACE_S = 2.0
+#: Timeouts in a row after which a backend's remaining cases are not run.
+TIMEOUTS_IN_A_ROW = 2
 
 Calls = Sequence[dict[str, np.ndarray]]
 
@@ -96,10 +104,11 @@ def case_timeout(spec: Spec | None, timeout: float) -> float:
     return max(timeout, own) if own else timeout
 
 
-def _serve(backend: Backend, specs: Sequence[Spec | None], conn: Any, log_path: str,
+def _serve(backend: Backend, shipped: Portable, conn: Any, log_path: str,
            memory_limit_mib: int | None, parent_pid: int) -> None:
     """The worker's loop: receive ``(spec index, calls, timings)``, send back the portable
     outcome."""
+    specs: Sequence[Spec | None] = shipped.items
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND)
@@ -147,7 +156,8 @@ class _Worker:
         self.conn, child_conn = context.Pipe()
         self.process = context.Process(
             target=_serve, name=f"gradparity-{backend.name}",
-            args=(backend, specs, child_conn, self.log_path, memory_limit_mib, os.getpid()))
+            args=(backend, Portable(specs), child_conn, self.log_path, memory_limit_mib,
+                  os.getpid()))
         sys.stdout.flush()  # a forked child must not write this process's buffers again
         sys.stderr.flush()
         self.process.start()
@@ -234,7 +244,7 @@ class _Worker:
             self.process.kill()
         self.process.join()
         self.conn.close()
-        os.unlink(self.log_path)
+        Path(self.log_path).unlink(missing_ok=True)
 
 
 def _unsendable(value: Any) -> str | None:
@@ -257,6 +267,7 @@ class _Lane:
         self.worker: _Worker | None = None
         self.refused: dict[int, str] = {}
         self.specs: Sequence[Spec | None] = specs
+        self.timeouts = 0  # in a row; an answer or a crash resets it
         if context.get_start_method() != "fork":
             self._keep_sendable(specs)
 
@@ -286,6 +297,11 @@ class _Lane:
         before it could take them)."""
         while self.pending:
             index = self.pending.popleft()
+            if self.timeouts >= TIMEOUTS_IN_A_ROW:
+                yield index, self.index, Outcome(Status.ERROR, message=(
+                    f"not run: the backend timed out twice in a row (--timeout "
+                    f"{self.options.timeout:g} s), so its remaining cases were not tried"))
+                continue
             if index in self.refused:
                 yield index, self.index, Outcome(Status.ERROR, message=self.refused[index])
                 continue
@@ -312,7 +328,9 @@ class _Lane:
             if outcome is None:
                 outcome = Outcome(Status.ERROR, message=worker.death(), seconds=worker.elapsed())
                 self.replace()
+            self.timeouts = 0
         elif now >= worker.deadline:
+            self.timeouts += 1
             where = worker.where_stuck()
             outcome = Outcome(Status.ERROR, message=f"timeout: no answer within "
                               f"{worker.timeout:g} s; the worker was killed and replaced"
@@ -332,9 +350,10 @@ class _Lane:
         self.close(kill=True)
 
     def close(self, kill: bool = False) -> None:
-        if self.worker is not None:
-            self.worker.stop(kill)
-            self.worker = None
+        """Stop the worker, if any; forgotten first, so an interrupted stop is never repeated."""
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.stop(kill)
 
 
 def in_workers(options: WorkerOptions | None = None) -> Executor:

@@ -80,6 +80,13 @@ class Hang(Planted):
         time.sleep(3600)
 
 
+class HangAlways(Hang):
+    """Hangs on every spec: after two timeouts in a row its other cases must not be tried."""
+
+    name = "hang-always"
+    on = "*"
+
+
 class MemoryHog(Planted):
     """Allocates without bound (untouched pages: only an address-space limit stops it)."""
 
@@ -120,6 +127,15 @@ class Tensor:
 
     def __reduce__(self) -> Any:
         raise TypeError("cannot pickle a Tensor")
+
+
+class Outlier(Planted):
+    """Off by 1 % on the targeted specs, where every other backend agrees: the outlier."""
+
+    name = "outlier"
+
+    def lie(self, spec: Spec, output: dict[str, np.ndarray]) -> Any:
+        return {k: v if k == "value" else v * 1.01 for k, v in output.items()}
 
 
 def _first(spec: Spec) -> str:

@@ -1,7 +1,8 @@
 """Backends for the plug-in and report tests, importable as ``plugin_backends:ClassName``.
 
 Each is a real backend (autograd underneath) with one planted property: 1 % off (FAIL),
-a framework that is not installed (SKIPPED), only gradients (UNSUPPORTED for the rest).
+a framework that is not installed (SKIPPED), only gradients (UNSUPPORTED for the rest);
+and two that must not load (a constructor needing arguments, an empty name).
 """
 
 from __future__ import annotations
@@ -34,3 +35,19 @@ class GradOnly(AutogradBackend):
 
     name = "grad-only"
     kinds = frozenset({"grad"})
+
+
+class NeedsArguments(AutogradBackend):
+    """A constructor that needs an argument: ``-b plugin_backends:NeedsArguments`` must be a
+    one-line usage error, not a traceback."""
+
+    name = "needs-arguments"
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+
+class Nameless(AutogradBackend):
+    """A subclass that forgot its name (the base class's is empty)."""
+
+    name = ""

@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import require_backend
 
+#: The test helpers' folder and the project: plug-ins such as ``plugin_backends:Missing``.
+PATH = os.pathsep.join([str(Path(__file__).parent), str(Path(__file__).parent.parent),
+                        os.environ.get("PYTHONPATH", "")])
 
-def gradparity(*args: str, cwd=None) -> subprocess.CompletedProcess:
+
+def gradparity(*args: str, cwd=None, **popen) -> subprocess.CompletedProcess:
+    popen.setdefault("env", {**os.environ, "PYTHONPATH": PATH})
     return subprocess.run([sys.executable, "-m", "conformance.cli", *args],
-                          capture_output=True, text=True, cwd=cwd)
+                          capture_output=True, text=True, cwd=cwd, **popen)
+
+
+def one_line_usage_error(proc: subprocess.CompletedProcess, message: str) -> None:
+    """Exit 2, ``message`` on one stderr line, no traceback, and no work done (no table)."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stdout == ""
 
 
 def test_run_writes_table_and_json(tmp_path) -> None:
@@ -31,7 +47,7 @@ def test_run_writes_table_and_json(tmp_path) -> None:
     for row in rows:
         assert row["backend"] == "autograd" and row["status"] == "PASS"
         assert row["diagnoses"] == []
-        assert 0 <= row["max_rel_error"] <= row["tolerance"]["rtol"]
+        assert 0 <= row["max_rel_error"] <= row["tolerance"]["allowed"]
         assert row["max_abs_error"] >= 0
     assert data["environment"]["backends"]["autograd"]["versions"]["autograd"]
 
@@ -77,3 +93,115 @@ def test_backends_lists_builtins_installed_or_not() -> None:
     out = gradparity("backends").stdout
     for name in ("tf-eager", "tf-graph", "jax", "autograd"):
         assert name in out
+
+
+# -- robustness: every bad argument is one line and exit 2, found before any work -----------
+
+@pytest.mark.parametrize(("backends", "message"), [
+    ([":X"], "backend ':X': not package.module:ClassName"),
+    ([".x:Y"], "backend '.x:Y': not package.module:ClassName"),
+    (["plugin_backends:"], "not package.module:ClassName"),
+    (["plugin_backends:NeedsArguments"], "NeedsArguments() failed (TypeError: "),
+    (["plugin_backends:Nameless"], "its name '' is not a non-empty printable string"),
+    (["autograd", "autograd"], "backend 'autograd' is named twice"),
+    (["autograd", "backends.autograd_backend:AutogradBackend"], "'autograd' is named twice"),
+])
+def test_bad_backends_exit_2_with_one_line(backends, message) -> None:
+    args = [arg for name in backends for arg in ("-b", name)]
+    one_line_usage_error(gradparity("run", *args, "-s", "polynomial-float64"), message)
+
+
+def test_a_plugin_module_that_raises_on_import_is_one_line(tmp_path) -> None:
+    (tmp_path / "broken_plugin.py").write_text("raise RuntimeError('cannot start')\n")
+    proc = gradparity("run", "-b", "broken_plugin:Thing", cwd=tmp_path,
+                      env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{PATH}"})
+    one_line_usage_error(proc, "cannot import 'broken_plugin': RuntimeError: cannot start")
+
+
+@pytest.mark.parametrize("option", ["--json", "--junit", "--html"])
+@pytest.mark.parametrize(("where", "message"), [
+    ("/proc/report", "cannot create a file in /proc"),
+    ("/sys/report", "cannot create a file in /sys (Permission denied)"),  # even for root
+    ("{tmp}/" + "r" * 300, "the file name is longer than 255 bytes"),
+    ("{tmp}", "is a directory"),
+])
+def test_unwritable_report_paths_are_found_before_the_run(tmp_path, option, where,
+                                                          message) -> None:
+    proc = gradparity("run", "-b", "autograd", "-s", "polynomial-float64", option,
+                      where.format(tmp=tmp_path))
+    one_line_usage_error(proc, message)
+    assert sorted(tmp_path.iterdir()) == []  # and the probe left nothing behind
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_report_in_a_read_only_folder_is_found_before_the_run(tmp_path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    proc = gradparity("run", "-b", "autograd", "--json", str(locked / "r.json"))
+    one_line_usage_error(proc, "Permission denied")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--json", "{tmp}/r.json", "--junit", "{tmp}/r.json"], "--junit and --json both name"),
+    (["--json", "{tmp}/r.json", "--html", "{tmp}/sub/../r.json"], "--html and --json both"),
+    (["--junit", "{tmp}/x", "--html", "{tmp}/x"], "--html and --junit both name"),
+    (["--json", "{tmp}/r.json", "--html", "{tmp}/r-cases"], "--html and --json's cases folder"),
+])
+def test_two_reports_may_not_share_a_file(tmp_path, args, message) -> None:
+    (tmp_path / "sub").mkdir()
+    proc = gradparity("run", "-b", "autograd", *(a.format(tmp=tmp_path) for a in args))
+    one_line_usage_error(proc, message)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--timeout", "1e400"], "'1e400' is more than 1e+06"),
+    (["--timeout", "inf"], "'inf' is more than 1e+06"),
+    (["--timeout", "3e6"], "'3e6' is more than 1e+06 (about 11 days"),
+    (["--timeout", "-5"], "'-5' is not a number of seconds > 0"),
+    (["--memory-limit", "-5"], "'-5' is not a whole number >= 1"),
+    (["--memory-limit", str(2**50)], "is more than 8.79609e+12 (RLIMIT_AS is a 64-bit byte"),
+])
+def test_limits_beyond_what_the_system_accepts_exit_2(args, message) -> None:
+    one_line_usage_error(gradparity("run", "-b", "autograd", *args), message)
+
+
+def test_a_memory_limit_above_the_hard_rlimit_exits_2() -> None:
+    hard = 64 * 2**30
+    if resource.getrlimit(resource.RLIMIT_AS)[1] not in (resource.RLIM_INFINITY,) and (
+            resource.getrlimit(resource.RLIMIT_AS)[1] < hard):
+        pytest.skip("this process already has a hard RLIMIT_AS below 64 GiB")
+
+    def limit() -> None:  # runs in the child before it executes python
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+    proc = gradparity("run", "-b", "autograd", "--memory-limit", "70000", preexec_fn=limit)
+    one_line_usage_error(proc, "'70000' is more than 65536 (the hard RLIMIT_AS of this process")
+
+
+def test_output_closed_early_ends_quietly(tmp_path) -> None:
+    """``gradparity specs | head`` and a run piped into a reader that is gone: no
+    BrokenPipeError traceback, exit 141 as for SIGPIPE, and the reports still written."""
+    for args in (["specs"], ["run", "-b", "autograd", "-s", "polynomial-float64",
+                             "--json", str(tmp_path / "r.json")]):
+        proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONPATH": PATH})
+        proc.stdout.close()  # the reader is gone before the first line is written
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == 141, err
+        assert err == ""
+    require_backend("autograd")
+    assert json.loads((tmp_path / "r.json").read_text())["results"][0]["status"] == "PASS"
+
+
+def test_a_run_where_nothing_was_checked_exits_5_saying_why() -> None:
+    proc = gradparity("run", "-b", "plugin_backends:Missing", "-s", "polynomial-*")
+    assert proc.returncode == 5, proc.stdout + proc.stderr
+    assert proc.stderr == ("gradparity: nothing was checked: all 2 cases were SKIPPED or "
+                           "UNSUPPORTED (missing: not installed: no_such_framework_xyz "
+                           "(pip install no-such-framework-xyz))\n")
+    assert "2 SKIPPED" in proc.stdout  # the table is printed as always
+    require_backend("autograd")
+    both = gradparity("run", "-b", "plugin_backends:Missing", "-b", "autograd",
+                      "-s", "polynomial-float64")
+    assert both.returncode == 0, both.stdout + both.stderr  # one backend checked something

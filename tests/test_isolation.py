@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import planted_faults
@@ -84,6 +85,31 @@ def test_crashes_hangs_and_memory_become_errors_and_the_rest_is_intact(
     assert len(set(workers["raise"])) == 1  # an exception does not cost the worker
     assert workers["segfault"][0] == workers["segfault"][1] != workers["segfault"][2]
     assert str(os.getpid()) not in workers["planted"]
+
+
+def test_after_two_timeouts_in_a_row_a_backend_is_not_tried_again(tmp_path, monkeypatch) -> None:
+    """A hanging plug-in costs two timeouts, not one per spec: its other cases are ERROR at
+    once, and no worker is started for them; other backends are not affected."""
+    require_backend("autograd")
+    five = [s for s in starter_specs()
+            if s.name in (*SPECS, "polynomial-float32", "mlp-vjp-float32")]
+    monkeypatch.setenv("PLANTED_PIDS", str(tmp_path))
+    report = run(five, [planted_faults.HangAlways(), planted_faults.Planted()],
+                 executor=in_workers(WorkerOptions(jobs=2, timeout=1.0)))
+    got = [r for r in report.results if r.backend == "hang-always"]
+    assert len(five) == 5 and [r.status for r in got] == [Status.ERROR] * 5
+    timed_out = [r.message.startswith("timeout: no answer within 1 s") for r in got]
+    assert timed_out == [True, True, False, False, False]
+    for result in got[2:]:
+        assert result.message == ("not run: the backend timed out twice in a row "
+                                  "(--timeout 1 s), so its remaining cases were not tried")
+    tried = (tmp_path / "hang-always").read_text().splitlines()
+    # only the two cases that timed out ever reached a worker (under load, the second
+    # worker may not even have started within its second before it was stopped)
+    assert 1 <= len(tried) <= 2
+    assert [line.split()[1] for line in tried] == [s.name for s in five[:len(tried)]]
+    assert len({line.split()[0] for line in tried}) == len(tried)  # a new worker per try
+    assert {r.status for r in report.results if r.backend == "planted"} == {Status.PASS}
 
 
 def test_outputs_come_back_as_numpy_or_as_a_description(specs) -> None:
@@ -187,6 +213,71 @@ def test_an_interrupted_run_writes_a_valid_partial_report(tmp_path, signum) -> N
             break
         time.sleep(0.05)
     assert not alive(worker)
+
+
+#: The starter's polynomials and a spec whose numpy evaluation is slow: after an interrupt,
+#: judging the answer that came for it (its reference: many evaluations) takes seconds, a
+#: window in which further Ctrl-Cs land.
+SLOW_JUDGING = (
+    "import sys, time\n"
+    "import numpy as np\n"
+    "import conformance.catalog as c\n"
+    "from conformance.catalog.starter import starter_specs\n"
+    "from conformance.spec import Spec\n"
+    "def cubes(xp, x):\n"
+    "    if xp is np:\n"
+    "        time.sleep(0.05)\n"
+    "    return xp.sum(x ** 3)\n"
+    "slow = Spec('slow-reference', cubes, {'x': np.linspace(1.0, 2.0, 6)}, ('x',))\n"
+    "c.catalog = lambda: [s for s in starter_specs() if s.name.startswith('poly')] + [slow]\n"
+    "from conformance.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n")
+
+
+def test_more_interrupts_during_the_shutdown_still_leave_the_table_and_the_report(
+        tmp_path) -> None:
+    """Ctrl-C, then Ctrl-C again while the partial results are judged and written: the
+    later ones are noted and ignored, the table and a valid partial report still come."""
+    require_backend("autograd")
+    mark, report_path, pids = tmp_path / "reached", tmp_path / "report.json", tmp_path / "pids"
+    temporary = tmp_path / "tmp"  # the workers' logs go here (TMPDIR)
+    pids.mkdir()
+    temporary.mkdir()
+    tests = Path(__file__).parent
+    path = os.pathsep.join([str(tests), str(tests.parent), os.environ.get("PYTHONPATH", "")])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_JUDGING, "run", "-b", "planted_faults:Planted", "-b",
+         "planted_faults:Slow", "--json", str(report_path), "--junit", str(tmp_path / "r.xml"),
+         "--timeout", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": path, "PLANTED_MARK": str(mark),
+             "PLANTED_PIDS": str(pids), "TMPDIR": str(temporary)})
+    for _ in range(1200):  # the slow backend hangs in its 2nd spec, the other began the 3rd
+        planted = pids / "planted"
+        if mark.exists() and planted.exists() and "slow-reference" in planted.read_text():
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert mark.exists(), proc.communicate()
+    time.sleep(1.0)  # the other backend answers slow-reference (its worker is not slowed)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    for _ in range(5):  # judging slow-reference takes seconds: these land in the shutdown
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, out + err
+    assert "Traceback" not in err and "SIGINT ignored: writing the table and the reports" in err
+    assert "(INCOMPLETE run)" in out and "slow-reference" in out
+    data = json.loads(report_path.read_text())
+    status = {(r["spec"], r["backend"]): r["status"] for r in data["results"]}
+    assert data["complete"] is False and len(status) == 3 * 2
+    assert status["slow-reference", "planted"] == "PASS"  # judged during the shutdown
+    assert status["polynomial-float32", "slow"] == "NOT_RUN"
+    assert ET.parse(tmp_path / "r.xml").getroot().get("tests") == "6"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no half report
+    assert list(temporary.iterdir()) == []  # every worker log removed (once)
 
 
 @pytest.mark.parametrize(("args", "message"), [

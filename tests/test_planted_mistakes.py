@@ -53,6 +53,8 @@ def relu_at_zero() -> Spec:
 
 GALLERY = [
     ("stale-session", planted.StaleSession, seed001_like, "tf-graph"),
+    ("stale-session", planted.StaleSession, lambda: seed001_like().as_dtype("float32"),
+     "tf-graph"),
     ("learning-phase", planted.LearningPhaseOn, seed000_like, "tf-graph"),
     ("eager-gradients", planted.EagerKGradients, seed001_like, "tf-eager"),
     ("unwatched-input", planted.UnwatchedTensor, lambda: MLP_LOSS, "tf-eager"),
@@ -70,7 +72,7 @@ GALLERY = [
 
 
 @pytest.mark.parametrize(("code", "backend", "make_spec", "framework"), GALLERY,
-                         ids=[g[0] for g in GALLERY])
+                         ids=[f"{g[0]}-{i}" for i, g in enumerate(GALLERY)])
 def test_planted_mistake_gets_exactly_its_code(code, backend, make_spec, framework) -> None:
     require_backend(framework)
     result = check(make_spec(), backend())

@@ -111,7 +111,7 @@ def test_html_page_is_self_contained_with_a_cell_per_result(real_run) -> None:
 
 def every_status() -> Report:
     """A report with one result of each status, as the harness would fill it."""
-    tol = {"rtol": 1e-06, "atol": 1e-12}
+    tol = {"rtol": 1e-06, "floor": 1e-09, "allowed": 1e-06}
     numbers = {"max_abs_error": 1e-12, "max_rel_error": 2.9e-13, "tolerance": tol}
     return Report(complete=False, environment={}, results=[
         Result("polynomial-float64", "jax", Status.PASS, "grad", "float64", **numbers),
@@ -164,3 +164,36 @@ def test_html_page_in_headless_chromium_shows_every_status(tmp_path) -> None:
         assert pixels.get(background, 0) >= 200, (
             f"{status.value}'s colour {background} covers {pixels.get(background, 0)} pixels "
             "of the screenshot, expected a visible cell (>= 200)")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o027])
+def test_reports_are_created_with_the_users_umask(tmp_path, umask) -> None:
+    """Not the 0600 of a temporary file: CI artifact uploaders must be able to read them."""
+    from conformance.report import write_json
+
+    previous = os.umask(umask)
+    try:
+        for write, name in ((write_json, "r.json"), (write_junit, "r.xml"),
+                            (write_html, "r.html")):
+            write(every_status(), tmp_path / name)
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+    finally:
+        os.umask(previous)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "r.json", "r.xml"]
+
+
+def test_the_terminal_shows_three_reproduce_snippets_and_counts_the_rest() -> None:
+    from conformance.report import MAX_SNIPPETS, table
+
+    report = Report([Result(f"case-{i}", "jax", Status.FAIL, "grad", "float64",
+                            message=f"x[0]: off {i}", reproduce=f"# gradparity reproduce: {i}")
+                     for i in range(7)])
+    text = table(report)
+    assert MAX_SNIPPETS == 3
+    assert text.count("python - <<'EOF'") == 3 and text.count("FAIL case-") == 7
+    assert text.count("  reproduce (the JSON report's \"reproduce\" field, as a shell "
+                      "command):") == 3
+    assert "... and 4 more reproduce snippets in the JSON report (field \"reproduce\")" in text
+    report.results[3:] = []  # three or fewer: all shown, no count
+    shorter = table(report)
+    assert shorter.count("python - <<'EOF'") == 3 and "more reproduce" not in shorter

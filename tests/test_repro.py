@@ -38,3 +38,29 @@ def test_fail_saves_arrays_and_a_snippet_that_reproduces_it(tmp_path) -> None:
     assert rerun.returncode == 0, rerun.stderr
     worst = row["worst"]
     assert f"reference {worst['reference']:.6g}" in rerun.stdout  # the same verdict again
+
+
+def test_reproduction_files_never_collide(tmp_path) -> None:
+    """``a/b`` and ``a_b``, names differing only in case, two specs of one name: each case
+    gets its own file, holding its own arrays, and a labelled snippet naming it."""
+    import numpy as np
+
+    from conformance.repro import attach_reproductions
+    from conformance.results import Report, Result, Status
+    from conformance.spec import Spec
+
+    def total(xp, x):
+        return xp.sum(x**2)
+
+    names = ["a/b", "a_b", "a_b", "A_B", "x" * 300]
+    specs = [Spec(n, total, {"x": np.full(2, float(i))}, ("x",)) for i, n in enumerate(names)]
+    report = Report([Result(s.name, "jax/x", Status.FAIL, "grad", "float64") for s in specs])
+    attach_reproductions(report, specs, tmp_path / "cases", {})
+    files = sorted((tmp_path / "cases").iterdir())
+    assert len(files) == len(specs) and all(len(f.name) < 200 for f in files)
+    for i, result in enumerate(report.results):
+        first, *_ = result.reproduce.splitlines()
+        assert first == (f"# gradparity reproduce: FAIL of spec {names[i]!r} on backend "
+                         "'jax/x' (run with python)")
+        (path,) = [f for f in files if repr(str(f)) in result.reproduce]
+        assert np.load(path)["x"].tolist() == [float(i)] * 2  # its own spec's arrays

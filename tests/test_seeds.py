@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conformance.catalog.seeds import hypergradient, seed_specs, train_gradient_by_hand
-from conformance.reference import compute_reference, numeric_grad
+from conformance.differences import numeric_grad
+from conformance.reference import compute_reference
 from conformance.spec import Spec
 
 SEEDS = {s.name: s for s in seed_specs()}

@@ -55,6 +55,19 @@ BAD = [
     ({"cotangent": np.ones(1)}, "cotangent"),
     ({"kind": "hvp", "fn": lambda xp, x: x, "tangents": {"x": X}}, "fn"),
     ({"reference_fn": total}, "reference_fn"),
+    ({"name": "nul\x00name"}, "name"),  # control characters would break JUnit XML
+    ({"name": "esc\x1b[31mred"}, "name"),
+    ({"tags": "fast"}, "tags"),  # a string is not a tuple of strings
+    ({"tags": ("fast", 3)}, "tags"),
+    ({"tags": {"fast": 1}}, "tags"),
+    ({"tags": ("",)}, "tags"),
+    # beyond float32's largest number: the backend would see inf, not the spec's arrays
+    ({"arrays": {"x": np.array([1.0, 1e39])}, "dtype": "float32"}, "arrays['x']"),
+    ({"kind": "jvp", "tangents": {"x": np.array([1.0, 1e39, 0.0])}, "dtype": "float32"},
+     "tangents['x']"),
+    # finite in float64, overflowing when computed in float32 (exp(100) > 3.4e38)
+    ({"fn": lambda xp, x: xp.sum(xp.exp(50 * x)), "dtype": "float32"}, "fn"),
+    ({"fn": lambda xp, x: xp.sum(x) * 1e38, "dtype": "float32"}, "fn"),
 ]
 
 
@@ -100,3 +113,17 @@ def test_inner_grad_spec_uses_numeric_grad_on_numpy() -> None:
     w, x = X, X[::-1]
     want = np.sum((w - 0.2 * w * x**2) ** 2)
     assert abs(spec.evaluate(np, spec.arrays) - want) < 1e-9
+
+
+def test_float32_validation_keeps_specs_that_fit_and_names_the_fix() -> None:
+    fits = build(fn=lambda xp, x: xp.sum(xp.exp(20 * x)), dtype="float32")  # exp(60) fits
+    assert fits.dtype == "float32"
+    assert build(fn=lambda xp, x: xp.sum(xp.exp(50 * x))).dtype == "float64"  # fine in float64
+    with pytest.raises(SpecError) as info:  # as_dtype validates again
+        build(fn=lambda xp, x: xp.sum(xp.exp(50 * x))).as_dtype("float32")
+    assert "when computed in float32" in str(info.value) and "dtype='float64'" in info.value.fix
+
+
+def test_tags_become_a_tuple_of_strings() -> None:
+    assert build(tags=["fast", "model"]).tags == ("fast", "model")
+    assert build().tags == ()

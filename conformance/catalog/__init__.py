@@ -1,23 +1,41 @@
-"""The built-in catalog: the starter function specs, the seed scenarios, the real objectives."""
+"""The built-in catalog: the starter function specs, the op catalog (one ``ops_<family>``
+module per family of the shared numpy API), the seed scenarios, the convention cases and
+the real objectives."""
 
 from __future__ import annotations
 
 import fnmatch
+import functools
+import importlib
 from collections.abc import Sequence
 
 from conformance.spec import Spec
 
 #: The tag of cases left out of a run unless a ``--spec`` pattern names them.
 SLOW = "slow"
+#: The op-catalog modules, one per family; each has ``specs()``.
+OP_FAMILIES: tuple[str, ...] = ("elementwise", "binary", "reductions", "products",
+                                "manipulation", "indexing", "linalg")
 
 
 def catalog() -> list[Spec]:
-    """Every built-in spec, starter cases first."""
+    """Every built-in spec: starter cases, op cases, index-array cases, seed scenarios,
+    convention cases, real objectives."""
+    from conformance.catalog.conventions import convention_specs
+    from conformance.catalog.indexing import indexing_specs
     from conformance.catalog.objectives import objective_specs
     from conformance.catalog.seeds import seed_specs
     from conformance.catalog.starter import starter_specs
 
-    return starter_specs() + seed_specs() + objective_specs()
+    return (starter_specs() + list(op_specs()) + indexing_specs() + seed_specs()
+            + convention_specs() + objective_specs())
+
+
+@functools.cache
+def op_specs() -> tuple[Spec, ...]:
+    """The op catalog, every family (built once per process: specs are immutable)."""
+    return tuple(spec for family in OP_FAMILIES
+                 for spec in importlib.import_module(f"conformance.catalog.ops_{family}").specs())
 
 
 def find(name: str) -> Spec:

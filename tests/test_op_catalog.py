@@ -1,0 +1,110 @@
+"""The op catalog: its size and names, and every case PASS or UNSUPPORTED-with-reason on the
+fast backends; missing functions and missing derivative rules are UNSUPPORTED, never ERROR."""
+
+from __future__ import annotations
+
+import collections
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import require_backend
+
+from backends import load
+from conformance.catalog import OP_FAMILIES, catalog, op_specs
+from conformance.harness import check, run
+from conformance.report import coverage
+from conformance.results import Status
+from conformance.spec import Spec
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_catalog_has_200_op_cases_in_every_family_with_unique_names() -> None:
+    ops = op_specs()
+    assert len(ops) >= 200
+    names = [s.name for s in catalog()]
+    assert len(names) == len(set(names)), [n for n, c in collections.Counter(names).items()
+                                           if c > 1]
+    assert all(s.name.startswith("op-") and "op" in s.tags for s in ops)
+    families = collections.Counter(s.tags[1] for s in ops)
+    assert set(families) == {f"op-{f}" for f in OP_FAMILIES}
+    for spec in ops:  # every case in both dtypes
+        other = "float32" if spec.dtype == "float64" else "float64"
+        assert spec.name.removesuffix(spec.dtype) + other in names
+
+
+@pytest.mark.parametrize("backend_name", ["autograd", "jax"])
+def test_op_catalog_passes_or_is_unsupported_with_a_reason(backend_name: str) -> None:
+    require_backend(backend_name)
+    report = run(list(op_specs()), [load(backend_name)])
+    problems = [(r.spec, r.status.value, r.message) for r in report.results
+                if r.status not in (Status.PASS, Status.UNSUPPORTED)]
+    assert not problems, problems[:5]
+    assert all(r.message for r in report.results if r.status is Status.UNSUPPORTED)
+    (line,) = coverage(report)
+    supported = sum(r.status is Status.PASS for r in report.results)
+    assert line == f"{backend_name}: {supported}/{len(report.results)} supported"
+
+
+def _op(name: str) -> Spec:
+    return next(s for s in op_specs() if s.name == name)
+
+
+def test_a_missing_derivative_rule_is_unsupported_with_the_frameworks_message() -> None:
+    require_backend("autograd")
+    result = check(_op("op-reductions-cumprod-grad-float64"), load("autograd"))
+    assert result.status is Status.UNSUPPORTED
+    assert result.message == "NotImplementedError: VJP of cumprod wrt argnums (0,) not defined"
+
+
+@pytest.mark.parametrize("backend_name", ["tf-eager", "tf-graph"])
+def test_tensorflow_gaps_are_unsupported_and_supplied_names_pass(backend_name: str) -> None:
+    require_backend(backend_name)
+    backend = load(backend_name)
+    # no xp.median, no ddof for xp.std: named before anything runs
+    assert backend.unsupported_reason(_op("op-reductions-median-grad-float64")) == \
+        "tensorflow.experimental.numpy has no xp.median"
+    assert backend.unsupported_reason(_op("op-reductions-std-axis-ddof-grad-float32")) == \
+        "tensorflow.experimental.numpy has no xp.std(ddof=)"
+    # fmod is supplied (tf.truncatemod) but TensorFlow has no gradient for it
+    fmod = check(_op("op-binary-fmod-grad-float64"), backend)
+    assert fmod.status is Status.UNSUPPORTED and "TruncateMod" in fmod.message
+    # supplied array-API names and linalg, and log2 kept in float32
+    for name in ("op-elementwise-acos-grad-float64", "op-binary-atan2-grad-float32",
+                 "op-linalg-eigh-vectors-grad-float64", "op-linalg-svd-values-vjp-float64",
+                 "op-linalg-norm-nuc-grad-float64", "op-elementwise-log2-grad-float32"):
+        result = check(_op(name), backend)
+        assert result.status is Status.PASS, (name, result.message)
+
+
+def test_op_gradients_match_analytic_derivatives() -> None:
+    """Spot checks of the catalog's construction (w * op summed) against closed forms."""
+    require_backend("autograd")
+    for name, derivative in [("op-elementwise-tanh-grad-float64", lambda x: 1 - np.tanh(x) ** 2),
+                             ("op-elementwise-floor-grad-float64", np.floor)]:
+        spec = _op(name)
+        answer = load("autograd").prepare(spec)(spec.cast())
+        expected = spec.arrays["w"] * derivative(spec.arrays["x"])
+        np.testing.assert_allclose(answer["x"], expected, rtol=1e-12)
+
+
+def family_table() -> str:
+    """README's table of the op catalog: per family, how many ops and how many cases."""
+    lines = ["| family | ops (with variants: sum, sum along an axis, ...) | cases |",
+             "| --- | --- | --- |"]
+    for family in OP_FAMILIES:
+        cases = [s for s in op_specs() if s.tags[1] == f"op-{family}"]
+        ops = {"-".join(s.name.split("-")[2:-2]) for s in cases}
+        lines.append(f"| {family} | {len(ops)} | {len(cases)} |")
+    total_ops = len({"-".join(s.name.split("-")[1:-2]) for s in op_specs()})
+    lines.append(f"| all | {total_ops} | {len(op_specs())} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_readme_family_table_is_current() -> None:
+    found = re.search(r"<!-- op-catalog-families -->\n(.*?)<!-- /op-catalog-families -->",
+                      README.read_text(), re.S)
+    assert found, "README has no op-catalog family table"
+    assert found.group(1) == family_table()
