@@ -5,8 +5,8 @@ Gradients and VJPs come from ``tape.gradient``, Jacobians from ``tape.jacobian``
 computation is wrapped in ``tf.function`` once (AutoGraph off), so repeated calls with new
 values do not retrace. Function specs run ``fn`` on ``tensorflow.experimental.numpy``; model
 specs build a real tf_keras model, assign the weights from the arrays at each call, and
-differentiate
-``model(x, training=...)`` w.r.t. the model's own variables, as a Keras user would.
+differentiate ``model(x, training=...)`` w.r.t. the model's own variables, as a Keras user
+would.
 
 Hooks for the harness: ``program.trace_count()`` is how many times the spec's ``tf.function``
 has been traced (1 after any number of calls with the spec's shapes); for model specs,
