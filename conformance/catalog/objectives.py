@@ -209,7 +209,7 @@ BA_ROLES = {"cams": "param", "points": "param", "w": "param", "features": "targe
 def objective_specs() -> list[Spec]:
     """The real objectives, each at two sizes, in float64 and float32."""
     rng = np.random.default_rng(20261125)
-    lstm8 = lstm_arrays(rng, 2, 8, 14)
+    lstm8 = lstm_arrays(rng, 2, 8, 6)
     base = [
         Spec("gmm-d2-k3", gmm_objective, gmm_arrays(rng, 2, 3, 10), ("alphas", "means", "icf"),
              roles=GMM_ROLES, description="ADBench GMM log-likelihood with Wishart prior, "
@@ -222,7 +222,7 @@ def objective_specs() -> list[Spec]:
              description="ADBench LSTM loss, 1 layer, 4 steps, 5 characters, Python loop"),
         Spec("lstm-l2-c8-unrolled", lstm_unrolled, lstm8,
              ("main_params", "extra_params"), roles=LSTM_ROLES,
-             description="ADBench LSTM loss, 2 layers, 8 steps, 14 characters, Python loop"),
+             description="ADBench LSTM loss, 2 layers, 8 steps, 6 characters, Python loop"),
         Spec("lstm-l2-c8-scan", lstm_objective, lstm8,
              ("main_params", "extra_params"), roles=LSTM_ROLES, uses_scan=True,
              description="the same through the backend's scan"),
