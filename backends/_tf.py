@@ -25,8 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from backends._keras import build_body, keras_objective
 from backends.base import Backend, Unsupported
-from conformance.model import BODY_INPUT, SAMPLE_WEIGHT, TARGET, ModelSpec, param_name
+from conformance.model import BODY_INPUT, ModelSpec
 from conformance.spec import Spec
 
 #: Environment TensorFlow must see when it is imported.
@@ -46,11 +47,23 @@ class Keras3Error(RuntimeError):
 
 
 @functools.cache
+def core() -> Any:
+    """TensorFlow with the numerics every TF-based adapter pins (oneDNN and TF32 off), and
+    ``tf.keras`` left alone: what Keras 3's TensorFlow engine (``keras-tf``) runs on."""
+    if "tensorflow" not in sys.modules:
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = IMPORT_ENV["TF_ENABLE_ONEDNN_OPTS"]
+    import tensorflow as tf
+
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    return tf
+
+
+@functools.cache
 def tensorflow() -> Any:
     """Import and configure TensorFlow once per process (see the module docstring)."""
     if "tensorflow" not in sys.modules:
         os.environ.update(IMPORT_ENV)
-    import tensorflow as tf
+    tf = core()
     import tensorflow.experimental.numpy as tnp
 
     keras_module = getattr(tf.keras, "__name__", "")
@@ -62,7 +75,6 @@ def tensorflow() -> Any:
             "the shell, or os.environ['TF_USE_LEGACY_KERAS'] = '1' at the very top of your "
             "script or conftest.py) and install tf-keras matching your TensorFlow "
             "(pip install 'gradparity[tf]').")
-    tf.config.experimental.enable_tensor_float_32_execution(False)
     tnp.experimental_enable_numpy_behavior(prefer_float32=False)
     return tf
 
@@ -70,7 +82,7 @@ def tensorflow() -> Any:
 def dense(gradient: Any) -> Any:
     """A gradient as a dense tensor: a gather's (``take``, embedding lookup) comes back as
     ``tf.IndexedSlices``, which numpy and the output contract cannot take."""
-    tf = tensorflow()
+    tf = core()  # also under Keras 3's TensorFlow engine (keras-tf)
     return tf.convert_to_tensor(gradient) if isinstance(gradient, tf.IndexedSlices) \
         else gradient
 
@@ -190,7 +202,7 @@ def scan(step: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs: Any) -> tu
     y)`` is that structure; the first step runs before the loop, which gives the initial
     ``y`` its structure (and the carry the dtypes the step returns).
     """
-    tf = tensorflow()
+    tf = core()
     length = tf.nest.flatten(xs)[0].shape[0]
     carry, y = step(carry, tf.nest.map_structure(lambda a: a[0], xs))
     if length == 1:
@@ -227,43 +239,31 @@ class KerasModel:
     def objective(self, output: Any, arrays: Mapping[str, Any]) -> Any:
         """The spec's objective of the model output, with Keras's own loss classes."""
         tf = tensorflow()
-        objective = self.spec.objective
-        if objective == "output":
-            return output
-        if objective == "sum":
-            return tf.reduce_sum(output)
-        loss = (tf.keras.losses.MeanSquaredError() if objective == "mse"
-                else tf.keras.losses.CategoricalCrossentropy())
-        return loss(arrays[TARGET], output, sample_weight=arrays.get(SAMPLE_WEIGHT))
+        return keras_objective(tf.keras, self.spec.objective, output, arrays, tf.reduce_sum)
 
 
 def build_keras_model(spec: Spec) -> KerasModel:
     """Build ``spec.model`` as tf_keras layers in ``spec.dtype``, with static batch shapes.
 
-    The layers form a ``Sequential`` on an ``Input``. A head wraps it, as seed 004 wraps its
-    hidden model, in a subclassed ``keras.Model`` whose ``call`` applies the head's ops.
+    The body is built by :func:`backends._keras.build_body` (a ``Sequential`` on an
+    ``Input``, or a Functional model). A head wraps it, as seed 004 wraps its hidden model, in
+    a subclassed ``keras.Model`` whose ``call`` applies the head's ops.
     """
     tf = tensorflow()
     keras = tf.keras
     model_spec: ModelSpec = spec.model
-
-    def keras_input(name: str) -> Any:
-        shape = spec.arrays[name].shape
-        return keras.Input(shape=shape[1:], batch_size=shape[0], dtype=spec.dtype, name=name)
-
-    body = keras.Sequential(
-        [keras_input(BODY_INPUT)]
-        + [keras.layers.deserialize(layer.keras_config(spec.dtype)) for layer in model_spec.layers])
-    variables = {param_name(layer, kind): getattr(body.get_layer(layer.name), kind)
-                 for layer in model_spec.layers for kind in layer.weight_kinds}
+    batch = spec.arrays[model_spec.input_names[0]].shape[0]
+    body, variables = build_body(keras, model_spec, spec.dtype, batch)
     if not model_spec.head:
-        return KerasModel(model_spec, body, (BODY_INPUT,), variables,
-                          {BODY_INPUT: body.input}, body.output)
+        return KerasModel(model_spec, body, model_spec.input_names, variables,
+                          dict(zip(model_spec.input_names, body.inputs, strict=True)),
+                          body.output)
     names = (BODY_INPUT, *model_spec.head_inputs)
     model = _head_model_class(keras)(body, model_spec.head, names, dtype=spec.dtype)
     inputs, output = {}, None
     if not tf.executing_eagerly():
-        inputs = {n: keras_input(n) for n in names}
+        inputs = {n: keras.Input(shape=spec.arrays[n].shape[1:], batch_size=batch,
+                                 dtype=spec.dtype, name=n) for n in names}
         output = model([inputs[n] for n in names])
     return KerasModel(model_spec, model, names, variables, inputs, output)
 

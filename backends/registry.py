@@ -17,6 +17,11 @@ BUILTIN: dict[str, str] = {
     "tf-graph": "backends.tf_graph:TFGraphBackend",
     "jax": "backends.jax_backend:JaxBackend",
     "autograd": "backends.autograd_backend:AutogradBackend",
+    "keras-jax": "backends.keras3:KerasJaxBackend",
+    "keras-tf": "backends.keras3:KerasTFBackend",
+    "keras-torch": "backends.keras3:KerasTorchBackend",
+    "pytensor": "backends.pytensor_backend:PytensorBackend",
+    "theano": "backends.theano_backend:TheanoBackend",
 }
 ENTRY_POINT_GROUP = "gradparity.backends"
 

@@ -23,6 +23,7 @@ import numpy as np
 from backends import _tf
 from backends._functional import Derivatives, FunctionalBackend, Objective
 from backends.base import Arrays, Program, split, to_numpy
+from conformance.model import STATE_KINDS
 from conformance.spec import Spec
 
 
@@ -33,7 +34,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         def grad(f: Callable) -> Callable:
             def gradient(x: Any, *rest: Any) -> Any:
                 tape, y = _recorded(lambda w, _: f(w, *rest), x, None)
-                return _tf.tensorflow().nest.map_structure(
+                return _tf.core().nest.map_structure(
                     _tf.dense, tape.gradient(y, x, unconnected_gradients=_zero()))
             return gradient
         return grad
@@ -44,7 +45,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
         # AutoGraph off: specs use static Python control flow only (as under jax.jit), and
         # converting every spec's code took a quarter of the adapter's time on the op catalog
-        return _tf.tensorflow().function(compute, autograph=False)
+        return _tf.core().function(compute, autograph=False)
 
     # -- one method per kind; ``wrt`` values are tensors or, for model weights, tf.Variables --
 
@@ -57,7 +58,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return value, tape.jacobian(value, wrt, unconnected_gradients=_zero())
 
     def jvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
-        tf = _tf.tensorflow()
+        tf = _tf.core()
         out = {}
         for name in wrt:
             with tf.autodiff.ForwardAccumulator(wrt[name], tangents[name]) as accumulator:
@@ -69,7 +70,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
                           ) -> Derivatives:
         """JVPs as ``d/du <J^T u, t>`` with nested tapes, for specs using ``scan``:
         ``ForwardAccumulator`` cannot push tangents through ``tf.scan``'s TensorArrays."""
-        tf = _tf.tensorflow()
+        tf = _tf.core()
         tape, value = _recorded(f, wrt, fixed)
         with tf.GradientTape(persistent=True) as outer:
             u = tf.zeros_like(value)
@@ -90,7 +91,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
                                     unconnected_gradients=_zero())
 
     def hvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
-        tf = _tf.tensorflow()
+        tf = _tf.core()
         with tf.GradientTape() as outer:
             outer.watch(wrt)
             inner, value = _recorded(f, wrt, fixed)
@@ -104,36 +105,42 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
               ) -> Program:
         tf = _tf.tensorflow()
         if spec.model is None:
-            f = self.objective(spec)
+            return self.traced(spec, self.objective(spec), derivative)
+        keras = _tf.build_keras_model(spec)
+        training = spec.model.training
 
-            def compute(wrt: dict, fixed: dict) -> Derivatives:
-                return derivative(f, wrt, fixed)
-        else:
-            keras = _tf.build_keras_model(spec)
-            training = spec.model.training
+        def objective(wrt: dict, fixed: dict) -> Any:
+            arrays = {**fixed, **wrt}
+            return keras.objective(keras.call(arrays, training=training), arrays)
 
-            def objective(wrt: dict, fixed: dict) -> Any:
-                arrays = {**fixed, **wrt}
-                return keras.objective(keras.call(arrays, training=training), arrays)
+        def compute(wrt: dict, fixed: dict) -> Derivatives:
+            arrays = {**fixed, **wrt}
+            for name, variable in keras.variables.items():
+                variable.assign(arrays[name])
+            sources = {n: keras.variables.get(n, a) for n, a in wrt.items()}
+            return derivative(objective, sources, fixed)
 
-            def compute(wrt: dict, fixed: dict) -> Derivatives:
-                arrays = {**fixed, **wrt}
-                for name, variable in keras.variables.items():
-                    variable.assign(arrays[name])
-                sources = {n: keras.variables.get(n, a) for n, a in wrt.items()}
-                return derivative(objective, sources, fixed)
+        program = _TracedProgram(spec, self.compile(compute), tf)
+        # in training mode Keras updates BatchNormalization's moving statistics after using
+        # the batch's own: they are not the weights the call used, so they are not read back
+        in_use = {n: v for n, v in keras.variables.items()
+                  if not (training and n.endswith(STATE_KINDS))}
+        program.weights_in_use = lambda: {n: v.numpy() for n, v in in_use.items()}
+        return program
 
-            program = _TracedProgram(spec, self.compile(compute), tf)
-            program.weights_in_use = lambda: {n: v.numpy() for n, v in keras.variables.items()}
-            return program
+    def traced(self, spec: Spec, f: Objective,
+               derivative: Callable[[Objective, dict, dict], Derivatives]) -> Program:
+        """The program computing ``derivative`` of ``f``, in one ``tf.function`` per spec."""
+        def compute(wrt: dict, fixed: dict) -> Derivatives:
+            return derivative(f, wrt, fixed)
 
-        return _TracedProgram(spec, self.compile(compute), tf)
+        return _TracedProgram(spec, self.compile(compute), _tf.core())
 
 
 def _recorded(f: Objective, wrt: Any, fixed: Any) -> tuple[Any, Any]:
     """``f`` run under a GradientTape that watches ``wrt`` (plain tensors are not watched by
     default); returns the tape and the value."""
-    with _tf.tensorflow().GradientTape() as tape:
+    with _tf.core().GradientTape() as tape:
         tape.watch(wrt)
         value = f(wrt, fixed)
     return tape, value
@@ -141,7 +148,7 @@ def _recorded(f: Objective, wrt: Any, fixed: Any) -> tuple[Any, Any]:
 
 def _zero() -> Any:
     """Inputs with no path to the output get zeros, not None: their derivative is zero."""
-    return _tf.tensorflow().UnconnectedGradients.ZERO
+    return _tf.core().UnconnectedGradients.ZERO
 
 
 class _TracedProgram:

@@ -47,10 +47,12 @@ _ALL = [
         "seed 001 (K.gradients + tf.Session), seed 003 (InteractiveSession answer)"),
     Diagnosis(
         "learning-phase",
-        "training-only behaviour (dropout) active where inference was meant",
+        "training-only behaviour (dropout, batch statistics) active where inference was meant",
         "The gradient was computed with the Keras learning phase set to 1 (training), so "
-        "Dropout layers dropped random units.",
-        "Two identical calls give different gradients, and the model has Dropout.",
+        "Dropout layers dropped random units, or BatchNormalization used the batch's own "
+        "statistics instead of its moving ones.",
+        "Two identical calls give different gradients, and the model has Dropout; or the "
+        "answer matches the same BatchNormalization model in training mode.",
         "Feed learning phase 0 to K.function (or call model(x, training=False) under the "
         "tape); use training mode only when you want the gradient of a training step.",
         "seed 000 (K.function with K.learning_phase())"),

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from conformance.probes import MOVED, References
-from conformance.reference import one_sided
+from conformance.reference import compute_reference, one_sided
 from conformance.spec import Spec
 from conformance.tolerance import TOLERANCES, Comparison, compare, output_scale
 
@@ -359,6 +359,33 @@ def kink(spec: Spec, references: References, output: dict[str, Any],
                    status="CONVENTION")
 
 
+def batchnorm_training(spec: Spec, references: References, output: dict[str, Any]
+                       ) -> Finding | None:
+    """``learning-phase`` when an inference-mode BatchNormalization model's answer matches
+    the same model in training mode (the batch's own statistics, not the moving ones).
+
+    Dropout in training mode shows itself by randomness; BatchNormalization does not: it is
+    wrong the same way at every call, and its trace is the training-mode reference.
+    """
+    model = spec.model
+    if model is None or model.training or not any(
+            layer.class_name == "BatchNormalization" for layer in model.layers):
+        return None
+    trained = model.with_training(True)
+    as_training = replace(spec, fn=trained.apply, model=trained)
+    reference = compute_reference(as_training, references.calls[0].arrays)
+    keys = [("value", np.asarray(output["value"]), reference.value,
+             np.zeros_like(reference.value))]
+    keys += [(n, reference.observe(spec, n, output[n]), reference.expected[n],
+              reference.uncertainty[n]) for n in spec.wrt]
+    if all(compare(k, got, expected, error, spec.dtype).passed
+           for k, got, expected, error in keys):
+        return Finding("learning-phase", "the answer matches the model with "
+                       "BatchNormalization in training mode (the batch's own statistics, not "
+                       "the moving ones): training=True where inference was meant")
+    return None
+
+
 def _kink_stage(evidence: Evidence) -> Finding | None:
     failing = [(c.key, index) for c in evidence.failed for index in c.failing]
     if not failing or any(key == "value" for key, _ in failing):
@@ -373,6 +400,7 @@ PIPELINE: list[Stage] = [
     Stage("repeat", lambda e: from_repeat(e.spec, e.outputs), only_when_wrong=False),
     Stage("disconnected", lambda e: disconnected(e.spec, e.failed, e.base)),
     Stage("weights", from_weights, only_when_wrong=False),
+    Stage("batchnorm-training", lambda e: batchnorm_training(e.spec, e.references, e.base)),
     Stage("layout", lambda e: shape_mismatch(e.spec, e.references, e.base)),
     Stage("error-pattern", lambda e: from_error_pattern(e.spec, e.references, e.base)),
     Stage("kink", _kink_stage),

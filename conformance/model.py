@@ -1,115 +1,89 @@
 """Model specs: a small Keras-compatible layer description plus weights, compiled to ``fn``.
 
 Layers use Keras's class names, config keys and activation names (``Dense(units, activation,
-use_bias)``, ``Dropout(rate)``, ``Activation(activation)``); weights are in Keras order
-(per layer: kernel, then bias). A :class:`ModelSpec` also says what is differentiated:
-the model ``output``, its ``sum`` (what ``K.gradients(model.output, ...)`` and
-``tape.gradient(output, ...)`` differentiate), or a Keras loss (``mse``,
-``categorical_crossentropy``, with optional per-sample weights); and whether Dropout is
-active (``training``). A ``head`` of elementwise ops on the body's output against constants
-or further inputs describes multi-input models such as seed 004's
-``(hidden_model(x) + 1) * reference_prices``.
+use_bias)``, ``Conv2D``, ``BatchNormalization``, ``LSTM``, ...; the list and their math are in
+:mod:`conformance.layers`); weights are in Keras order (per layer, ``layer.weights``). A
+Sequential stack runs on one input ``x``; a Functional model names its inputs (``input_dim``
+as name -> per-sample shape) and what each layer is called on (``Layer.inbound``). A
+:class:`ModelSpec` also says what is differentiated: the model ``output``, its ``sum`` (what
+``K.gradients(model.output, ...)`` and ``tape.gradient(output, ...)`` differentiate), or a
+Keras loss (``mse``, ``categorical_crossentropy``, ``sparse_categorical_crossentropy``, with
+optional per-sample weights); and whether the model runs in training mode (``training``:
+BatchNormalization uses the batch's statistics; Dropout with a rate is refused there). A
+``head`` of elementwise ops on the body's output against constants or further inputs
+describes multi-input models such as seed 004's ``(hidden_model(x) + 1) * reference_prices``.
 
 :meth:`ModelSpec.spec` turns it into an ordinary :class:`~conformance.spec.Spec` whose ``fn``
 is the compiled model (so JAX, autograd and the reference need nothing special) and whose
 ``model`` attribute is the ModelSpec, from which TF adapters build a real tf_keras model.
-Array names: the body input ``x``, head inputs by their own names, targets ``y`` and
-``sample_weight``, and weights ``<layer name>_kernel`` / ``<layer name>_bias``.
+Array names: the inputs (``x``, or a Functional model's input names), head inputs by their
+own names, targets ``y`` and ``sample_weight``, and weights ``<layer name>_<weight>``
+(``dense_0_kernel``, ``batch_normalization_0_moving_mean``). An Embedding's input holds token
+ids: whole numbers in a float array for now, cast to int inside the forward.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from conformance.layers import LAYERS, LayerMath, Shape, normalized_config
 from conformance.spec import Spec, SpecError
 
-#: Keras activation name -> the same function written against a numpy-like ``xp``.
-ACTIVATIONS: dict[str, Callable[[Any, Any], Any]] = {
-    "linear": lambda xp, z: z,
-    # z * (z > 0): derivative 0 at the kink, as tf.nn.relu has it
-    "relu": lambda xp, z: z * (z > 0),
-    "sigmoid": lambda xp, z: 1 / (1 + xp.exp(-z)),
-    "tanh": lambda xp, z: xp.tanh(z),
-    "softmax": lambda xp, z: _softmax(xp, z),
-}
 #: What a model spec differentiates.
-OBJECTIVES: tuple[str, ...] = ("output", "sum", "mse", "categorical_crossentropy")
-LOSSES: tuple[str, ...] = ("mse", "categorical_crossentropy")
+LOSSES: tuple[str, ...] = ("mse", "categorical_crossentropy", "sparse_categorical_crossentropy")
+OBJECTIVES: tuple[str, ...] = ("output", "sum", *LOSSES)
 #: Elementwise ops of a head: the running output op a constant or another input.
 HEAD_OPS: tuple[str, ...] = ("add", "multiply")
 BODY_INPUT = "x"
 TARGET, SAMPLE_WEIGHT = "y", "sample_weight"
-#: Config keys read per layer class (anything else in a Keras config does not change the math).
-LAYER_KEYS: dict[str, tuple[str, ...]] = {
-    "Dense": ("name", "units", "activation", "use_bias"),
-    "Dropout": ("name", "rate"),
-    "Activation": ("name", "activation"),
-}
-
-
-def _softmax(xp: Any, z: Any) -> Any:
-    e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
-    return e / xp.sum(e, axis=-1, keepdims=True)
+#: Layer classes a model spec supports, with their config keys, weights and math.
+LAYER_KEYS: dict[str, tuple[str, ...]] = {name: math.keys for name, math in LAYERS.items()}
+#: Weight kinds that are Keras's non-trainable state (not differentiated w.r.t. by default).
+STATE_KINDS: tuple[str, ...] = ("moving_mean", "moving_variance")
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One layer as Keras writes it: ``class_name`` and the config keys that matter."""
+    """One layer as Keras writes it: ``class_name``, the config keys that matter, and (in a
+    Functional model) the names of the layers or inputs it is called on (``inbound``; empty:
+    the previous layer, or the model's input for the first layer)."""
 
     class_name: str
     config: Mapping[str, Any]
+    inbound: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         where = f"layers[{self.config.get('name', self.class_name)!r}]"
-        if self.class_name not in LAYER_KEYS:
-            raise SpecError(where, f"unsupported layer class {self.class_name!r}",
-                            f"use one of {', '.join(LAYER_KEYS)}")
-        config = {k: self.config[k] for k in LAYER_KEYS[self.class_name] if k in self.config}
-        if self.class_name == "Dense":
-            units = config.get("units")
-            if not isinstance(units, int | np.integer) or isinstance(units, bool) or units < 1:
-                raise SpecError(f"{where}.units", f"{units!r} is not a positive integer",
-                                "give Dense a positive number of units")
-            config.setdefault("activation", "linear")
-            config.setdefault("use_bias", True)
-            config["activation"] = _check_activation(f"{where}.activation", config["activation"])
-        elif self.class_name == "Activation":
-            config["activation"] = _check_activation(f"{where}.activation",
-                                                     config.get("activation"))
-        else:
-            rate = config.get("rate")
-            if not isinstance(rate, int | float) or not 0 <= rate < 1:
-                raise SpecError(f"{where}.rate", f"{rate!r} is not in [0, 1)",
-                                "give Dropout a rate 0 <= rate < 1")
+        config = normalized_config(self.class_name, self.config, where)
         object.__setattr__(self, "config", config)
+        inbound = (self.inbound,) if isinstance(self.inbound, str) else tuple(self.inbound)
+        if not all(isinstance(n, str) for n in inbound):
+            raise SpecError(f"{where}.inbound", f"{self.inbound!r} holds something other "
+                            "than names", "name the layers or inputs it is called on")
+        object.__setattr__(self, "inbound", inbound)
 
     @property
     def name(self) -> str:
         return self.config["name"]
 
     @property
+    def math(self) -> LayerMath:
+        """Its entry in :data:`conformance.layers.LAYERS`."""
+        return LAYERS[self.class_name]
+
+    @property
     def weight_kinds(self) -> tuple[str, ...]:
         """Its weights in Keras order."""
-        if self.class_name != "Dense":
-            return ()
-        return ("kernel", "bias") if self.config["use_bias"] else ("kernel",)
+        return self.math.weights(self.config)
 
     def keras_config(self, dtype: str) -> dict[str, Any]:
         """The ``{"class_name", "config"}`` dict ``tf.keras.layers.deserialize`` takes."""
         return {"class_name": self.class_name, "config": {**self.config, "dtype": dtype}}
-
-
-def _check_activation(where: str, activation: Any) -> str:
-    name = "linear" if activation is None else activation
-    if name not in ACTIVATIONS:
-        raise SpecError(where, f"unsupported activation {activation!r}",
-                        f"use one of {', '.join(ACTIVATIONS)}")
-    return name
 
 
 def Dense(units: int, activation: str = "linear", use_bias: bool = True,  # noqa: N802 - Keras name
@@ -129,40 +103,130 @@ def Activation(activation: str, name: str | None = None) -> Layer:  # noqa: N802
     return Layer("Activation", _named({"activation": activation}, name))
 
 
+def Conv2D(filters: int, kernel_size: int | tuple[int, int],  # noqa: N802 - Keras name
+           strides: int | tuple[int, int] = 1, padding: str = "valid",
+           activation: str = "linear", use_bias: bool = True, name: str | None = None) -> Layer:
+    """A Keras ``Conv2D`` layer description (channels last)."""
+    return Layer("Conv2D", _named({"filters": filters, "kernel_size": kernel_size,
+                                   "strides": strides, "padding": padding,
+                                   "activation": activation, "use_bias": use_bias}, name))
+
+
+def MaxPooling2D(pool_size: int | tuple[int, int] = 2, strides: Any = None,  # noqa: N802
+                 name: str | None = None) -> Layer:
+    """A Keras ``MaxPooling2D`` layer description (padding 'valid')."""
+    return Layer("MaxPooling2D", _named({"pool_size": pool_size, "strides": strides}, name))
+
+
+def AveragePooling2D(pool_size: int | tuple[int, int] = 2, strides: Any = None,  # noqa: N802
+                     name: str | None = None) -> Layer:
+    """A Keras ``AveragePooling2D`` layer description (padding 'valid')."""
+    return Layer("AveragePooling2D", _named({"pool_size": pool_size, "strides": strides}, name))
+
+
+def Flatten(name: str | None = None) -> Layer:  # noqa: N802 - Keras name
+    """A Keras ``Flatten`` layer description."""
+    return Layer("Flatten", _named({}, name))
+
+
+def BatchNormalization(epsilon: float = 1e-3, center: bool = True,  # noqa: N802 - Keras name
+                       scale: bool = True, name: str | None = None) -> Layer:
+    """A Keras ``BatchNormalization`` layer description (feature axis last)."""
+    return Layer("BatchNormalization", _named({"epsilon": epsilon, "center": center,
+                                               "scale": scale}, name))
+
+
+def LayerNormalization(epsilon: float = 1e-3, center: bool = True,  # noqa: N802 - Keras name
+                       scale: bool = True, name: str | None = None) -> Layer:
+    """A Keras ``LayerNormalization`` layer description (over the last axis)."""
+    return Layer("LayerNormalization", _named({"epsilon": epsilon, "center": center,
+                                               "scale": scale}, name))
+
+
+def Embedding(input_dim: int, output_dim: int, name: str | None = None) -> Layer:  # noqa: N802
+    """A Keras ``Embedding`` layer description; its input holds token ids."""
+    return Layer("Embedding", _named({"input_dim": input_dim, "output_dim": output_dim}, name))
+
+
+def LSTM(units: int, return_sequences: bool = False, activation: str = "tanh",  # noqa: N802
+         recurrent_activation: str = "sigmoid", use_bias: bool = True,
+         name: str | None = None) -> Layer:
+    """A Keras ``LSTM`` layer description."""
+    return Layer("LSTM", _named({"units": units, "return_sequences": return_sequences,
+                                 "activation": activation,
+                                 "recurrent_activation": recurrent_activation,
+                                 "use_bias": use_bias}, name))
+
+
+def GRU(units: int, return_sequences: bool = False, reset_after: bool = True,  # noqa: N802
+        activation: str = "tanh", recurrent_activation: str = "sigmoid", use_bias: bool = True,
+        name: str | None = None) -> Layer:
+    """A Keras ``GRU`` layer description (``reset_after=True``: Keras 2+'s default)."""
+    return Layer("GRU", _named({"units": units, "return_sequences": return_sequences,
+                                "reset_after": reset_after, "activation": activation,
+                                "recurrent_activation": recurrent_activation,
+                                "use_bias": use_bias}, name))
+
+
+def Concatenate(inbound: Sequence[str], name: str | None = None) -> Layer:  # noqa: N802
+    """A Keras ``Concatenate`` (last axis) of the named layers' or inputs' outputs."""
+    return Layer("Concatenate", _named({}, name), tuple(inbound))
+
+
+def Add(inbound: Sequence[str], name: str | None = None) -> Layer:  # noqa: N802 - Keras name
+    """A Keras ``Add`` of the named layers' or inputs' outputs."""
+    return Layer("Add", _named({}, name), tuple(inbound))
+
+
 def _named(config: dict[str, Any], name: str | None) -> dict[str, Any]:
     return config if name is None else {**config, "name": name}
 
 
+@dataclass(frozen=True)
+class _Step:
+    """One layer of the graph: what it is called on, its weight shapes, its output shape."""
+
+    layer: Layer
+    inbound: tuple[str, ...]
+    weights: dict[str, Shape]
+    output: Shape
+
+
 @dataclass(frozen=True, eq=False)
 class ModelSpec:
-    """A Sequential body on input ``x``, an optional head, weights, and what to differentiate.
+    """A Keras model (Sequential or Functional), an optional head, weights, and what to
+    differentiate.
 
-    ``weights`` maps parameter names (see :attr:`weight_shapes`) to arrays, or is a list in
-    Keras's ``get_weights()`` order. Layers without a name are named ``<class>_<k>``.
+    ``input_dim`` is the width of the single input ``x``, or its per-sample shape (a tuple,
+    e.g. ``(28, 28, 1)``), or, for a Functional model, a mapping of input name to per-sample
+    shape (in the order the model takes its inputs). ``weights`` maps parameter names (see
+    :attr:`weight_names`) to arrays, or is a list in that order (each layer's
+    ``get_weights()``, layer after layer). Layers without a name are named ``<class>_<k>``.
     """
 
     layers: tuple[Layer, ...]
-    input_dim: int
+    input_dim: int | tuple[int, ...] | Mapping[str, tuple[int, ...]]
     weights: Mapping[str, np.ndarray] | Sequence[np.ndarray]
     head: tuple[tuple[str, float | str], ...] = ()
     objective: str = "output"
     training: bool = False
     weight_names: tuple[str, ...] = field(init=False, default=())
+    input_shapes: dict[str, Shape] = field(init=False, default_factory=dict)
+    steps: tuple[_Step, ...] = field(init=False, default=(), repr=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen dataclass: store the normalized fields
         set_(self, "layers", _auto_named(tuple(self.layers)))
-        if not isinstance(self.input_dim, int | np.integer) or self.input_dim < 1:
-            raise SpecError("input_dim", f"{self.input_dim!r} is not a positive integer",
-                            "give the width of the input x")
+        set_(self, "input_shapes", _input_shapes(self.input_dim))
         if self.objective not in OBJECTIVES:
             raise SpecError("objective", f"unknown objective {self.objective!r}",
                             f"use one of {', '.join(OBJECTIVES)}")
-        if self.training and any(layer.class_name == "Dropout" and layer.config["rate"] > 0
-                                 for layer in self.layers):
+        if self.training and any(layer.config.get(key, 0) > 0 for layer in self.layers
+                                 for key in ("rate", "dropout", "recurrent_dropout")):
             raise SpecError("training", "Dropout with rate > 0 is random in training mode",
                             "use training=False (inference), or a Dropout rate of 0")
         set_(self, "head", tuple(self._checked_head()))
+        set_(self, "steps", _walk(self.layers, self.input_shapes))
         shapes = self.weight_shapes
         set_(self, "weight_names", tuple(shapes))
         set_(self, "weights", self._checked_weights(shapes))
@@ -171,12 +235,28 @@ class ModelSpec:
 
     @property
     def weight_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Parameter name -> shape, in Keras ``get_weights()`` order."""
-        return weight_shapes(self.layers, self.input_dim)
+        """Parameter name -> shape, layer after layer, each in Keras's ``layer.weights`` order."""
+        return {param_name(s.layer, k): shape for s in self.steps for k, shape in s.weights.items()}
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The names of the model's inputs, in the order the model takes them."""
+        return tuple(self.input_shapes)
+
+    @property
+    def trainable_names(self) -> tuple[str, ...]:
+        """The weights Keras trains (all but BatchNormalization's moving statistics)."""
+        return tuple(n for n in self.weight_names if not n.endswith(STATE_KINDS))
+
+    @property
+    def index_inputs(self) -> dict[str, Layer]:
+        """Inputs holding token ids (fed to an Embedding), with the Embedding they feed."""
+        return {n: s.layer for s in self.steps if s.layer.class_name == "Embedding"
+                for n in s.inbound if n in self.input_shapes}
 
     @property
     def head_inputs(self) -> tuple[str, ...]:
-        """Names of the inputs besides ``x`` that the head uses."""
+        """Names of the inputs besides the model's own that the head uses."""
         return tuple(dict.fromkeys(o for _, o in self.head if isinstance(o, str)))
 
     @property
@@ -186,16 +266,15 @@ class ModelSpec:
     # -- math -------------------------------------------------------------------------------
 
     def forward(self, xp: Any, arrays: Mapping[str, Any]) -> Any:
-        """The model output, computed with ``xp`` (Dropout is the identity: inference mode)."""
-        h = arrays[BODY_INPUT]
-        for layer in self.layers:
-            if layer.class_name == "Dense":
-                h = h @ arrays[param_name(layer, "kernel")]
-                if layer.config["use_bias"]:
-                    h = h + arrays[param_name(layer, "bias")]
-                h = ACTIVATIONS[layer.config["activation"]](xp, h)
-            elif layer.class_name == "Activation":
-                h = ACTIVATIONS[layer.config["activation"]](xp, h)
+        """The model output, computed with ``xp`` (``training`` picks BatchNormalization's
+        statistics; Dropout is the identity)."""
+        values = {n: arrays[n] for n in self.input_names}
+        h = values[self.input_names[0]]
+        for step in self.steps:
+            weights = {k: arrays[param_name(step.layer, k)] for k in step.weights}
+            h = step.layer.math.forward(xp, step.layer.config, [values[n] for n in step.inbound],
+                                        weights, self.training)
+            values[step.layer.name] = h
         for op, operand in self.head:
             other = arrays[operand] if isinstance(operand, str) else operand
             h = h + other if op == "add" else h * other
@@ -211,7 +290,9 @@ class ModelSpec:
         y = arrays[TARGET]
         if self.objective == "mse":
             per_sample = xp.mean((y - out) ** 2, axis=-1)
-        else:  # categorical_crossentropy; Keras's clipping at 1e-7 is not reached by sane data
+        else:  # cross-entropies; Keras's clipping at 1e-7 is not reached by sane data
+            if self.objective == "sparse_categorical_crossentropy":  # labels -> one-hot rows
+                y = y[:, None] == xp.arange(_width(out))  # bool: keeps the output's dtype
             per_sample = -xp.sum(y * xp.log(out / xp.sum(out, axis=-1, keepdims=True)), axis=-1)
         if SAMPLE_WEIGHT in arrays:
             per_sample = per_sample * arrays[SAMPLE_WEIGHT]
@@ -227,15 +308,22 @@ class ModelSpec:
              tags: Sequence[str] = ()) -> Spec:
         """A Spec differentiating this model's objective at ``inputs`` w.r.t. ``wrt``.
 
-        ``inputs`` holds ``x`` and the head's inputs; ``targets`` holds ``y`` (and optionally
-        ``sample_weight``) for a loss objective. ``wrt`` may name inputs and weights.
+        ``inputs`` holds the model's inputs (:attr:`input_names`) and the head's; ``targets``
+        holds ``y`` (and optionally ``sample_weight``) for a loss objective. ``wrt`` may name
+        inputs and weights, but not token ids.
         """
         targets = dict(targets or {})
         self._check_inputs(inputs, targets)
+        wrt = tuple([wrt] if isinstance(wrt, str) else wrt)
+        for n in wrt:
+            if n in self.index_inputs:
+                raise SpecError("wrt", f"{n!r} holds the token ids of Embedding "
+                                f"{self.index_inputs[n].name!r}, which have no derivative",
+                                "differentiate w.r.t. the weights (or the embeddings)")
         roles = {**{n: "input" for n in inputs}, **{n: "param" for n in self.weight_names},
                  **{n: "target" for n in targets}}
         return Spec(name=name, fn=self.apply, arrays={**inputs, **self.weights, **targets},
-                    wrt=tuple([wrt] if isinstance(wrt, str) else wrt), kind=kind, roles=roles,
+                    wrt=wrt, kind=kind, roles=roles,
                     dtype=dtype, tangents=tangents or {}, cotangent=cotangent,
                     description=description, model=self, tags=tuple(tags))
 
@@ -243,32 +331,24 @@ class ModelSpec:
         """The same model with other weights (validated again)."""
         return replace(self, weights=weights)
 
+    def with_training(self, training: bool) -> ModelSpec:
+        """The same model in training (``True``) or inference mode."""
+        return replace(self, training=training)
+
     @classmethod
     def from_keras(cls, model: Any, objective: str = "output", training: bool = False) -> ModelSpec:
-        """A user's tf_keras ``Sequential`` model, read via ``get_config()`` and ``get_weights()``.
+        """A user's Sequential or Functional model, from tf-keras or Keras 3.
 
-        Reads the layer configs and the current weights only, so no framework is imported.
+        Reads ``get_config()`` and each layer's ``get_weights()`` only, so no framework is
+        imported. A Sequential model's input is ``x``; a Functional model's inputs keep their
+        Keras names. Unsupported layers are a SpecError naming the layer.
         """
-        config = model.get_config()
-        if not isinstance(config, Mapping) or not isinstance(config.get("layers"), list) \
-                or "input_layers" in config:
-            raise SpecError("model", f"{type(model).__name__} is not a Sequential model",
-                            "pass a tf_keras Sequential model of Dense, Dropout and Activation")
-        layers, input_dim = [], None
-        for entry in config["layers"]:
-            layer_config = entry.get("config", {})
-            shape = layer_config.get("batch_input_shape")
-            if shape and input_dim is None:
-                input_dim = shape[-1]
-            if entry.get("class_name") != "InputLayer":
-                layers.append(Layer(entry.get("class_name"), layer_config))
-        weights = [np.asarray(w) for w in model.get_weights()]
-        if input_dim is None:
-            if not weights:
-                raise SpecError("model", "has no input shape and no weights",
-                                "build the model (give it an input shape) before reading it")
-            input_dim = weights[0].shape[0]
-        return cls(tuple(layers), int(input_dim), weights, objective=objective, training=training)
+        from conformance.keras_config import read_keras_model
+
+        layers, shapes, weights = read_keras_model(model)
+        width = shapes.get(BODY_INPUT, ()) if len(shapes) == 1 else ()
+        input_dim = width[0] if len(width) == 1 else shapes  # a plain width as before
+        return cls(tuple(layers), input_dim, weights, objective=objective, training=training)
 
     # -- validation -------------------------------------------------------------------------
 
@@ -280,13 +360,17 @@ class ModelSpec:
                                 f"use pairs like ('add', 1.0); ops: {', '.join(HEAD_OPS)}")
             op, operand = step
             if isinstance(operand, str):
-                if not operand.isidentifier() or operand in (BODY_INPUT, TARGET, SAMPLE_WEIGHT):
+                if not operand.isidentifier() or operand in (*self.input_names, TARGET,
+                                                             SAMPLE_WEIGHT):
                     raise SpecError(f"head[{i}]", f"operand {operand!r} is not a free input name",
                                     "name a further input with a Python identifier")
             elif not isinstance(operand, int | float) or isinstance(operand, bool):
                 raise SpecError(f"head[{i}]", f"operand {operand!r} is neither a number nor a name",
                                 "use a constant or the name of another input")
             checked.append((op, float(operand) if not isinstance(operand, str) else operand))
+        if checked and len(self.input_shapes) > 1:
+            raise SpecError("head", "a head on a model with several inputs",
+                            "write the extra ops as layers (Add, Concatenate) of the model")
         return checked
 
     def _checked_weights(self, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
@@ -299,7 +383,7 @@ class ModelSpec:
             given = dict(zip(shapes, given, strict=True))
         if set(given) != set(shapes):
             raise SpecError("weights", f"names {sorted(given)} != expected {list(shapes)}",
-                            "name weights <layer name>_kernel / <layer name>_bias")
+                            "name weights <layer name>_<kind>, e.g. dense_0_kernel")
         weights = {}
         for n, shape in shapes.items():
             arr = np.asarray(given[n], dtype=np.float64)
@@ -310,14 +394,24 @@ class ModelSpec:
         return weights
 
     def _check_inputs(self, inputs: Mapping[str, np.ndarray], targets: Mapping[str, Any]) -> None:
-        expected = {BODY_INPUT, *self.head_inputs}
+        expected = {*self.input_names, *self.head_inputs}
         if set(inputs) != expected:
             raise SpecError("inputs", f"names {sorted(inputs)} != {sorted(expected)}",
-                            "give x and every input the head uses")
-        x_shape = np.shape(inputs[BODY_INPUT])
-        if len(x_shape) != 2 or x_shape[1] != self.input_dim:
-            raise SpecError("inputs['x']", f"shape {x_shape} is not (batch, {self.input_dim})",
-                            "give x as a batch of rows of input_dim features")
+                            f"give {', '.join(sorted(expected))}")
+        batch = np.shape(inputs[self.input_names[0]])[:1]
+        for n, shape in self.input_shapes.items():
+            got = np.shape(inputs[n])
+            if got[1:] != shape or got[:1] != batch:
+                raise SpecError(f"inputs[{n!r}]", f"shape {got} is not {(*batch, *shape)}",
+                                f"give {n} as a batch of per-sample shape {shape}")
+        for n, embedding in self.index_inputs.items():
+            ids = np.asarray(inputs[n])
+            if np.any(ids != np.round(ids)) or ids.min() < 0 \
+                    or ids.max() >= embedding.config["input_dim"]:
+                raise SpecError(f"inputs[{n!r}]", "holds values that are not token ids "
+                                f"0..{embedding.config['input_dim'] - 1}",
+                                f"give whole numbers below Embedding {embedding.name!r}'s "
+                                "input_dim")
         allowed = {TARGET, SAMPLE_WEIGHT} if self.losses else set()
         if self.losses and TARGET not in targets:
             raise SpecError("targets", f"no {TARGET!r} for the {self.objective} loss",
@@ -327,22 +421,61 @@ class ModelSpec:
             raise SpecError("targets",
                             f"unexpected {sorted(extra)} for objective {self.objective!r}",
                             "give y and sample_weight, and only for a loss objective")
-        if SAMPLE_WEIGHT in targets and np.shape(targets[SAMPLE_WEIGHT]) != x_shape[:1]:
+        if SAMPLE_WEIGHT in targets and np.shape(targets[SAMPLE_WEIGHT]) != batch:
             raise SpecError("targets['sample_weight']",
-                            f"shape {np.shape(targets[SAMPLE_WEIGHT])} != ({x_shape[0]},)",
+                            f"shape {np.shape(targets[SAMPLE_WEIGHT])} != ({batch[0]},)",
                             "give one weight per sample")
 
 
-def weight_shapes(layers: Sequence[Layer], input_dim: int) -> dict[str, tuple[int, ...]]:
-    """Weight name -> shape of a layer stack on ``input_dim`` features, in Keras order."""
-    shapes, width = {}, input_dim
-    for layer in _auto_named(tuple(layers)):
-        if layer.class_name == "Dense":
-            units = int(layer.config["units"])
-            for kind in layer.weight_kinds:
-                shapes[param_name(layer, kind)] = (width, units) if kind == "kernel" else (units,)
-            width = units
+def _width(out: Any) -> int:
+    return int(out.shape[-1])
+
+
+def _input_shapes(input_dim: Any) -> dict[str, Shape]:
+    """``input_dim`` (a width, a per-sample shape, or name -> shape) as name -> shape."""
+    given = input_dim if isinstance(input_dim, Mapping) else {BODY_INPUT: input_dim}
+    shapes = {}
+    for name, shape in given.items():
+        shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape or ())
+        if not (isinstance(name, str) and name.isidentifier()) or not shape or not all(
+                isinstance(n, int | np.integer) and n >= 1 for n in shape):
+            raise SpecError("input_dim", f"{name!r}: {shape!r} is not a named positive shape",
+                            "give the width of x, its per-sample shape, or name -> shape")
+        shapes[name] = tuple(int(n) for n in shape)
+    if not shapes:
+        raise SpecError("input_dim", "names no input", "give at least one input")
     return shapes
+
+
+def _walk(layers: Sequence[Layer], inputs: Mapping[str, Shape]) -> tuple[_Step, ...]:
+    """The layer graph with every layer's inputs and shapes resolved (SpecError if it does
+    not fit together)."""
+    shapes, previous, steps = dict(inputs), next(iter(inputs)), []
+    for layer in layers:
+        where = f"layers[{layer.name!r}]"
+        if layer.name in inputs:
+            raise SpecError(where, "is named like an input", "rename the layer or the input")
+        inbound = layer.inbound or (previous,)
+        unknown = [n for n in inbound if n not in shapes]
+        if unknown:
+            raise SpecError(f"{where}.inbound", f"{', '.join(unknown)} is no earlier layer "
+                            "or input", f"call it on one of {', '.join(shapes)}")
+        if layer.math.merges != (len(inbound) > 1):
+            raise SpecError(f"{where}.inbound", f"{len(inbound)} inputs for a "
+                            f"{layer.class_name}", "call merge layers (Add, Concatenate) on "
+                            "several inputs and other layers on one")
+        kinds, out = layer.math.shapes(where, layer.config, [shapes[n] for n in inbound])
+        steps.append(_Step(layer, inbound, {k: kinds[k] for k in layer.weight_kinds}, out))
+        shapes[layer.name] = out
+        previous = layer.name
+    return tuple(steps)
+
+
+def weight_shapes(layers: Sequence[Layer], input_dim: Any) -> dict[str, tuple[int, ...]]:
+    """Weight name -> shape of a layer stack on ``input_dim`` (as ModelSpec takes it)."""
+    return {param_name(s.layer, k): shape
+            for s in _walk(_auto_named(tuple(layers)), _input_shapes(input_dim))
+            for k, shape in s.weights.items()}
 
 
 def param_name(layer: Layer, kind: str) -> str:
@@ -357,10 +490,11 @@ def _auto_named(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
         if not isinstance(layer, Layer):
             raise SpecError("layers", f"{layer!r} is not a Layer",
                             "build layers with Dense(...), Dropout(...), Activation(...)")
-        base = re.sub(r"(?<!^)(?=[A-Z])", "_", layer.class_name).lower()
+        base = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", layer.class_name).lower()
         k = counts[base] = counts.get(base, -1) + 1
         name = layer.config.get("name") or f"{base}_{k}"
-        named.append(Layer(layer.class_name, {**layer.config, "name": _identifier(name)}))
+        named.append(Layer(layer.class_name, {**layer.config, "name": _identifier(name)},
+                           tuple(_identifier(n) for n in layer.inbound)))
     names = [layer.name for layer in named]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

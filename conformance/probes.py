@@ -89,11 +89,13 @@ def random_draws(spec: Spec, count: int, seed: int = 0) -> list[Spec]:
     """``count`` variants of the spec with its inputs and weights redrawn near the originals.
 
     Targets keep their values (a one-hot stays one-hot), and so do index arrays (ids, labels,
-    masks). Each array moves by about half its spread, so the draws explore the function, not
-    just the catalog's one point.
+    masks) and a model's token ids. Each array moves by about half its spread, so the draws
+    explore the function, not just the catalog's one point.
     """
     rng = np.random.default_rng(seed)
-    moving = [n for n in spec.arrays if spec.roles[n] not in ("target", "index")]
+    ids = getattr(spec.model, "index_inputs", {})  # token ids stay token ids
+    moving = [n for n in spec.arrays
+              if spec.roles[n] not in ("target", "index") and n not in ids]
     variants = []
     while len(variants) < count:
         moved = {n: spec.arrays[n] + 0.5 * (float(np.std(spec.arrays[n])) or 1.0)

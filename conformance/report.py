@@ -149,11 +149,17 @@ MAX_SNIPPETS = 3
 
 def notes(report: Report) -> list[tuple[Status, str]]:
     """The lines under the table: why each case did not pass (with the first
-    :data:`MAX_SNIPPETS` reproduce snippets, and how many more the JSON report holds), and
-    each skipped backend once."""
+    :data:`MAX_SNIPPETS` reproduce snippets, and how many more the JSON report holds); one
+    line per backend and reason for UNSUPPORTED cases (a reason shared by many cases, such as
+    a Keras 3 backend refusing every function spec, is said once); each skipped backend once."""
     lines, shown = [], 0
+    unsupported: dict[tuple[str, str], list[str]] = {}
     for r in report.results:
-        if r.status in (Status.PASS, Status.SKIPPED) or not r.message:
+        if r.status in (Status.PASS, Status.SKIPPED) or not r.message \
+                or (r.status is Status.CONVENTION and not r.diagnoses):
+            continue  # convention cases' values: see 'gradparity conventions'
+        if r.status is Status.UNSUPPORTED:
+            unsupported.setdefault((r.backend, r.message), []).append(r.spec)
             continue
         text = f"{r.status.value} {r.spec} on {r.backend}: {r.message}"
         if r.reproduce and shown < MAX_SNIPPETS:
@@ -161,6 +167,9 @@ def notes(report: Report) -> list[tuple[Status, str]]:
             text += (f"\n  reproduce (the JSON report's \"reproduce\" field, as a shell "
                      f"command):\npython - <<'EOF'\n{r.reproduce}\nEOF")
         lines.append((r.status, text))
+    for (backend, why), specs in unsupported.items():
+        which = specs[0] if len(specs) == 1 else f"{len(specs)} cases ({specs[0]}, ...)"
+        lines.append((Status.UNSUPPORTED, f"UNSUPPORTED {which} on {backend}: {why}"))
     more = sum(bool(r.reproduce) for r in report.results) - shown
     if more:
         lines.append((Status.FAIL, f"... and {more} more reproduce snippet{'s' * (more > 1)} "

@@ -57,7 +57,7 @@ from conformance.spec import Spec
 from conformance.user_catalogs import Portable
 
 #: Modules whose presence in this process makes ``fork`` unsafe (native threads, locks).
-FRAMEWORK_MODULES = ("tensorflow", "tf_keras", "jax", "jaxlib", "torch")
+FRAMEWORK_MODULES = ("tensorflow", "tf_keras", "keras", "jax", "jaxlib", "torch")
 #: Seconds a case may take, importing the framework included, unless told otherwise.
 DEFAULT_TIMEOUT = 60.0
 #: How many lines of a dead worker's stderr go into its ERROR message.

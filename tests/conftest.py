@@ -7,17 +7,18 @@ import sys
 
 import pytest
 
+from backends import load
+
 #: Built-in backend name -> the framework module it needs.
 FRAMEWORKS = {"jax": "jax", "autograd": "autograd", "tf-eager": "tensorflow",
-              "tf-graph": "tensorflow"}
+              "tf-graph": "tensorflow", "pytensor": "pytensor", "theano": "theano"}
 
 
 def require_backend(name: str) -> None:
     """Skip the calling test, with the reason, when the backend's framework is missing."""
     module = FRAMEWORKS[name]
     if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{name} needs {module}, which is not installed "
-                    f"(pip install 'gradparity[{name.split('-')[0]}]')")
+        pytest.skip(f"{name} needs {module}, which is not installed ({load(name).install_hint()})")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

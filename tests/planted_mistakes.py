@@ -125,6 +125,35 @@ class LearningPhaseOn(Backend):
         return program
 
 
+class BatchNormTraining(Backend):
+    """A BatchNormalization model called with ``training=True`` under the tape: the loss
+    gradient of a training step (batch statistics) where inference was meant."""
+
+    name = "planted-batchnorm-training"
+    requires = TF
+
+    def prepare(self, spec: Spec) -> Program:
+        tf = _tf()
+        layers = tf.keras.layers
+        model = tf.keras.Sequential([
+            tf.keras.Input(shape=spec.arrays["x"].shape[1:], dtype=spec.dtype),
+            layers.Dense(8, use_bias=False, dtype=spec.dtype),
+            layers.BatchNormalization(dtype=spec.dtype),
+            layers.Activation("tanh", dtype=spec.dtype),
+            layers.Dense(3, activation="softmax", dtype=spec.dtype)])
+        loss = tf.keras.losses.CategoricalCrossentropy()
+
+        def program(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+            model.set_weights(_weights(spec, arrays))
+            x = tf.constant(arrays["x"])
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                value = loss(arrays["y"], model(x, training=True))  # the mistake
+            return {"value": value.numpy(), "x": tape.gradient(value, x).numpy()}
+
+        return program
+
+
 class EagerKGradients(Backend):
     """Seed 004: K.gradients(model.output, model.input) in TensorFlow 2's eager mode."""
 

@@ -91,7 +91,7 @@ def test_help_explains_every_run_option() -> None:
 
 def test_backends_lists_builtins_installed_or_not() -> None:
     out = gradparity("backends").stdout
-    for name in ("tf-eager", "tf-graph", "jax", "autograd"):
+    for name in ("tf-eager", "tf-graph", "jax", "autograd", "pytensor", "theano"):
         assert name in out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-FRAMEWORKS = ("tensorflow", "tf_keras", "jax", "autograd", "torch")
+FRAMEWORKS = ("tensorflow", "tf_keras", "jax", "autograd", "torch", "theano", "pytensor")
 
 PROBE = """
 import sys

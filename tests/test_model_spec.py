@@ -64,7 +64,8 @@ def test_head_combines_inputs_like_seed_004() -> None:
 
 
 @pytest.mark.parametrize("build, field", [
-    (lambda: Layer("Conv2D", {"filters": 3}), "layers['Conv2D']"),
+    (lambda: Layer("Conv3D", {"filters": 3}), "layers['Conv3D']"),
+    (lambda: Layer("Conv2D", {"filters": 3}), "layers['Conv2D'].kernel_size"),
     (lambda: Dense(3, "swish"), "layers['Dense'].activation"),
     (lambda: Dense(0), "layers['Dense'].units"),
     (lambda: Dropout(1.5), "layers['Dropout'].rate"),
@@ -90,7 +91,7 @@ def test_training_mode_is_allowed_when_dropout_is_off() -> None:
     assert model.training
 
 
-@pytest.mark.parametrize("backend_name", ["jax", "autograd"])
+@pytest.mark.parametrize("backend_name", ["jax", "autograd", "pytensor", "theano"])
 def test_functional_backends_run_compiled_model_specs(backend_name: str) -> None:
     require_backend(backend_name)
     model = ModelSpec(LAYERS, 4, WEIGHTS, objective="categorical_crossentropy")
@@ -143,9 +144,10 @@ def test_from_keras_reads_input_dim_from_the_first_layer(tf) -> None:
     assert spec_model.weight_names == (f"{model.layers[0].name}_kernel",)
 
 
-def test_from_keras_rejects_a_functional_model(tf) -> None:
-    inputs = tf.keras.Input(shape=(2,))
-    model = tf.keras.Model(inputs, tf.keras.layers.Dense(1)(inputs))
+def test_from_keras_names_an_unsupported_layer_and_the_supported_ones(tf) -> None:
+    inputs = tf.keras.Input(shape=(6, 2))
+    model = tf.keras.Model(inputs, tf.keras.layers.Conv1D(1, 3, name="conv1d_here")(inputs))
     with pytest.raises(SpecError) as raised:
         ModelSpec.from_keras(model)
-    assert raised.value.field == "model"
+    assert raised.value.field == "layers['conv1d_here']"
+    assert "'Conv1D'" in raised.value.problem and "Conv2D, MaxPooling2D" in raised.value.fix

@@ -9,7 +9,7 @@ from conftest import require_backend
 
 from conformance.catalog.starter import starter_specs
 from conformance.harness import check
-from conformance.model import Dense, Dropout, ModelSpec
+from conformance.model import Activation, BatchNormalization, Dense, Dropout, ModelSpec
 from conformance.results import Status
 from conformance.spec import Spec
 
@@ -51,11 +51,24 @@ def relu_at_zero() -> Spec:
                 ("x",), roles={"w": "param"})
 
 
+def batchnorm_mlp() -> Spec:
+    """An MLP with BatchNormalization in inference mode: cross-entropy w.r.t. the inputs."""
+    layers = (Dense(8, use_bias=False), BatchNormalization(), Activation("tanh"),
+              Dense(3, "softmax"))
+    weights = [rng.normal(size=(4, 8)) / 2, rng.uniform(0.8, 1.2, 8), rng.normal(size=8) * 0.1,
+               rng.normal(size=8), rng.uniform(0.5, 2.0, 8), rng.normal(size=(8, 3)) / 2,
+               rng.normal(size=3) * 0.1]
+    model = ModelSpec(layers, 4, weights, objective="categorical_crossentropy")
+    return model.spec("planted-batchnorm", {"x": rng.normal(size=(6, 4))}, "x",
+                      targets={"y": np.eye(3)[[0, 2, 1, 1, 0, 2]]})
+
+
 GALLERY = [
     ("stale-session", planted.StaleSession, seed001_like, "tf-graph"),
     ("stale-session", planted.StaleSession, lambda: seed001_like().as_dtype("float32"),
      "tf-graph"),
     ("learning-phase", planted.LearningPhaseOn, seed000_like, "tf-graph"),
+    ("learning-phase", planted.BatchNormTraining, batchnorm_mlp, "tf-eager"),
     ("eager-gradients", planted.EagerKGradients, seed001_like, "tf-eager"),
     ("unwatched-input", planted.UnwatchedTensor, lambda: MLP_LOSS, "tf-eager"),
     ("disconnected", planted.NumpyRoundTrip, lambda: MLP_LOSS, "tf-eager"),

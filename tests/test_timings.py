@@ -83,7 +83,7 @@ def test_rounds_are_bounded_and_alternate() -> None:
     assert order == ["d"] * timing.MAX_ROUNDS and set(figures) == {"call"}
 
 
-@pytest.mark.parametrize("name", ["jax", "autograd", "tf-eager", "tf-graph"])
+@pytest.mark.parametrize("name", ["jax", "autograd", "tf-eager", "tf-graph", "pytensor", "theano"])
 @pytest.mark.parametrize("spec_name", ["mlp-vjp-float32", "seed004-two-input-grad-float64"])
 def test_forward_programs_return_the_value_alone(name: str, spec_name: str) -> None:
     require_backend(name)

@@ -1,6 +1,6 @@
 """The built-in catalog: the starter function specs, the op catalog (one ``ops_<family>``
-module per family of the shared numpy API), the seed scenarios, the convention cases and
-the real objectives."""
+module per family of the shared numpy API), index-array cases, the seed scenarios, the
+models, the convention cases and the real objectives."""
 
 from __future__ import annotations
 
@@ -20,15 +20,16 @@ OP_FAMILIES: tuple[str, ...] = ("elementwise", "binary", "reductions", "products
 
 def catalog() -> list[Spec]:
     """Every built-in spec: starter cases, op cases, index-array cases, seed scenarios,
-    convention cases, real objectives."""
+    models, convention cases, real objectives."""
     from conformance.catalog.conventions import convention_specs
     from conformance.catalog.indexing import indexing_specs
+    from conformance.catalog.models import model_specs
     from conformance.catalog.objectives import objective_specs
     from conformance.catalog.seeds import seed_specs
     from conformance.catalog.starter import starter_specs
 
     return (starter_specs() + list(op_specs()) + indexing_specs() + seed_specs()
-            + convention_specs() + objective_specs())
+            + model_specs() + convention_specs() + objective_specs())
 
 
 @functools.cache
