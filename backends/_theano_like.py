@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from backends._functional import Derivatives, FunctionalBackend, Objective
+from conformance.spec import Spec
 
 #: numpy names whose function the framework's ``tensor`` module spells differently.
 RENAMED: dict[str, tuple[str, ...]] = {
@@ -120,6 +121,12 @@ class TheanoLikeBackend(FunctionalBackend):
 
     def numerics(self) -> dict[str, str]:
         return {"floatX": "the spec's dtype"}
+
+    def unsupported_reason(self, spec: Spec) -> str | None:
+        if spec.uses_scan:  # symbolic lengths: a Python loop cannot run over them
+            return (f"{self.name} does not map scan yet ({self.module_name}.scan would; the "
+                    "inputs' lengths are symbolic, so the Python loop cannot run)")
+        return super().unsupported_reason(spec)
 
     def namespace(self) -> Namespace:
         return Namespace(f"{self.module_name}.tensor", self.framework().tensor, self.matmul(),

@@ -154,3 +154,13 @@ def test_readme_scan_example_prints_pass() -> None:
                           text=True, cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "PASS"
+
+
+@pytest.mark.parametrize("backend_name", ["pytensor", "theano"])
+def test_backends_with_symbolic_lengths_say_scan_is_unsupported(backend_name: str) -> None:
+    pytest.importorskip(backend_name, reason=f"{backend_name} is not installed")
+    backend = load(backend_name)
+    reason = backend.unsupported_reason(tree_spec("grad"))
+    assert reason and reason.startswith(f"{backend_name} does not map scan yet")
+    assert backend.unsupported_reason(Spec("plain", lambda xp, x: xp.sum(x), {"x": W}, ("x",))) \
+        is None
