@@ -89,11 +89,15 @@ class TheanoLikeBackend(FunctionalBackend):
     #: The imported package name, ``theano`` or ``pytensor``.
     module_name: ClassVar[str] = ""
     #: What the framework cannot differentiate (or take) says, made UNSUPPORTED with its
-    #: own message: no second derivative of ``prod``, no usable gradient of ``real``, and
-    #: ``TensorVariable.reshape`` refusing numpy's ``x.reshape(-1)``.
+    #: own message: no second derivative of ``prod``, no usable gradient of ``real``,
+    #: ``TensorVariable.reshape`` refusing numpy's ``x.reshape(-1)``, and a symbolic size
+    #: where ``fn`` needs a Python int.
     no_rule_messages = (r"NullTypeGradError: .*grad method for input \d+ .* is not implemented",
                         r"TypeError: \w+\.grad illegally\s+returned an integer-valued",
-                        r"TypeError: New shape in reshape must be a vector")
+                        r"TypeError: New shape in reshape must be a vector",
+                        # fn reads a size as a Python int (``n, d = x.shape``), but the inputs
+                        # here have symbolic shapes (pytensor's message)
+                        r"TypeError: TensorVariable cannot be converted to Python integer")
 
     # -- what a subclass supplies --------------------------------------------------------------
 

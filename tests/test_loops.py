@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FRAMEWORKS, require_backend
+from conftest import require_backend
 
 from backends import load
 from conformance.harness import check
@@ -17,7 +17,8 @@ from conformance.loops import leaves, python_scan, rebuild
 from conformance.results import Status
 from conformance.spec import Spec, SpecError
 
-BACKENDS = sorted(FRAMEWORKS)
+#: The backends that map scan to their own construct (theano-like ones refuse it).
+BACKENDS = ["autograd", "jax", "tf-eager", "tf-graph"]
 RNG = np.random.default_rng(7)
 W, H0, XS = RNG.uniform(-0.9, 0.9, size=3), RNG.normal(size=3), RNG.normal(size=(6, 3))
 
