@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import Arrays, Backend, Program, split, to_numpy
+from conformance.loops import Scan, python_scan
 from conformance.spec import Spec
 
 Objective = Callable[[dict[str, Any], dict[str, Any]], Any]
@@ -40,6 +41,10 @@ class FunctionalBackend(Backend):
         """The framework's ``grad`` handed to specs that differentiate inside ``fn``."""
         raise NotImplementedError
 
+    def scan(self) -> Scan:
+        """The loop operator handed to specs with ``uses_scan`` (default: a Python loop)."""
+        return python_scan(self.namespace())
+
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
         """Compile the derivative computation once per spec (default: run it as is)."""
         return compute
@@ -63,7 +68,8 @@ class FunctionalBackend(Backend):
         """``fn`` as ``f(wrt, fixed)`` on the framework's namespace (and its inner ``grad``)."""
         xp = self.namespace()
         inner = self.inner_grad() if spec.uses_grad else None
-        return lambda wrt, fixed: spec.evaluate(xp, {**fixed, **wrt}, grad=inner)
+        scan = self.scan() if spec.uses_scan else None
+        return lambda wrt, fixed: spec.evaluate(xp, {**fixed, **wrt}, grad=inner, scan=scan)
 
     def derivative(self, spec: Spec) -> Callable[[Objective, dict, dict], Derivatives]:
         """The method for the spec's kind, with its tangents or cotangent bound."""

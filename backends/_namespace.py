@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from conformance.loops import python_scan
 from conformance.spec import Spec
 
 
@@ -43,8 +44,9 @@ def names_read(spec: Spec) -> dict[str, set[str]] | None:
     """The dotted names ``spec.fn`` reads from ``xp`` on numpy, each with the keywords it is
     called with (None: ``fn`` raised there).
 
-    An inner ``grad`` returns zeros; numpy's floating-point warnings are silenced, since
-    convention specs evaluate functions at the edge of their domain on purpose.
+    An inner ``grad`` returns zeros and ``scan`` is the Python loop; numpy's floating-point
+    warnings are silenced, since convention specs evaluate functions at the edge of their
+    domain on purpose.
     """
     seen: dict[str, set[str]] = {}
 
@@ -57,8 +59,8 @@ def names_read(spec: Spec) -> dict[str, set[str]] | None:
 
     try:
         with np.errstate(all="ignore"):
-            spec.fn(_Recorder(np, "", seen), **({"grad": zero_grad} if spec.uses_grad else {}),
-                    **spec.arrays)
+            spec.evaluate(_Recorder(np, "", seen), spec.arrays, grad=zero_grad,
+                          scan=python_scan(np))
     except Exception:  # noqa: BLE001 - fn's own failures surface when the adapter runs it
         return None
     return seen

@@ -21,7 +21,7 @@ import functools
 import os
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,6 +193,28 @@ def numpy_namespace() -> Any:
     import tensorflow.experimental.numpy as tnp
 
     return _Namespace(tnp, tf)
+
+
+def scan(step: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs: Any) -> tuple[Any, Any]:
+    """The specs' ``scan`` (``jax.lax.scan`` semantics) as ``tf.scan``, in eager and graph mode.
+
+    ``tf.scan`` carries one structure and stacks it at every step, so the step's ``(carry,
+    y)`` is that structure; the first step runs before the loop, which gives the initial
+    ``y`` its structure (and the carry the dtypes the step returns).
+    """
+    tf = core()
+    length = tf.nest.flatten(xs)[0].shape[0]
+    carry, y = step(carry, tf.nest.map_structure(lambda a: a[0], xs))
+    if length == 1:
+        return carry, tf.nest.map_structure(lambda a: a[None], y)
+    rest = tf.nest.map_structure(lambda a: a[1:], xs)
+    if y is None:
+        carries = tf.scan(lambda state, x: step(state, x)[0], rest, initializer=carry)
+        return tf.nest.map_structure(lambda c: c[-1], carries), None
+    carries, ys = tf.scan(lambda state, x: step(state[0], x), rest, initializer=(carry, y))
+    return (tf.nest.map_structure(lambda c: c[-1], carries),
+            tf.nest.map_structure(lambda first, others: tf.concat([first[None], others], 0),
+                                  y, ys))
 
 
 @dataclass

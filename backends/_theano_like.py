@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from backends._functional import Derivatives, FunctionalBackend, Objective
+from conformance.spec import Spec
 
 #: numpy names whose function the framework's ``tensor`` module spells differently.
 RENAMED: dict[str, tuple[str, ...]] = {
@@ -88,11 +89,15 @@ class TheanoLikeBackend(FunctionalBackend):
     #: The imported package name, ``theano`` or ``pytensor``.
     module_name: ClassVar[str] = ""
     #: What the framework cannot differentiate (or take) says, made UNSUPPORTED with its
-    #: own message: no second derivative of ``prod``, no usable gradient of ``real``, and
-    #: ``TensorVariable.reshape`` refusing numpy's ``x.reshape(-1)``.
+    #: own message: no second derivative of ``prod``, no usable gradient of ``real``,
+    #: ``TensorVariable.reshape`` refusing numpy's ``x.reshape(-1)``, and a symbolic size
+    #: where ``fn`` needs a Python int.
     no_rule_messages = (r"NullTypeGradError: .*grad method for input \d+ .* is not implemented",
                         r"TypeError: \w+\.grad illegally\s+returned an integer-valued",
-                        r"TypeError: New shape in reshape must be a vector")
+                        r"TypeError: New shape in reshape must be a vector",
+                        # fn reads a size as a Python int (``n, d = x.shape``), but the inputs
+                        # here have symbolic shapes (pytensor's message)
+                        r"TypeError: TensorVariable cannot be converted to Python integer")
 
     # -- what a subclass supplies --------------------------------------------------------------
 
@@ -120,6 +125,12 @@ class TheanoLikeBackend(FunctionalBackend):
 
     def numerics(self) -> dict[str, str]:
         return {"floatX": "the spec's dtype"}
+
+    def unsupported_reason(self, spec: Spec) -> str | None:
+        if spec.uses_scan:  # symbolic lengths: a Python loop cannot run over them
+            return (f"{self.name} does not map scan yet ({self.module_name}.scan would; the "
+                    "inputs' lengths are symbolic, so the Python loop cannot run)")
+        return super().unsupported_reason(spec)
 
     def namespace(self) -> Namespace:
         return Namespace(f"{self.module_name}.tensor", self.framework().tensor, self.matmul(),

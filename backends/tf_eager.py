@@ -2,10 +2,11 @@
 
 Gradients and VJPs come from ``tape.gradient``, Jacobians from ``tape.jacobian``, JVPs from
 ``tf.autodiff.ForwardAccumulator`` and Hessian-vector products from nested tapes. Each spec's
-computation is wrapped in ``tf.function`` once, so repeated calls with new values do not
-retrace. Function specs run ``fn`` on ``tensorflow.experimental.numpy``; model specs build a
-real tf_keras model, assign the weights from the arrays at each call, and differentiate
-``model(x, training=...)`` w.r.t. the model's own variables, as a Keras user would.
+computation is wrapped in ``tf.function`` once (AutoGraph off), so repeated calls with new
+values do not retrace. Function specs run ``fn`` on ``tensorflow.experimental.numpy``; model
+specs build a real tf_keras model, assign the weights from the arrays at each call, and
+differentiate ``model(x, training=...)`` w.r.t. the model's own variables, as a Keras user
+would.
 
 Hooks for the harness: ``program.trace_count()`` is how many times the spec's ``tf.function``
 has been traced (1 after any number of calls with the spec's shapes); for model specs,
@@ -33,12 +34,18 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         def grad(f: Callable) -> Callable:
             def gradient(x: Any, *rest: Any) -> Any:
                 tape, y = _recorded(lambda w, _: f(w, *rest), x, None)
-                return tape.gradient(y, x, unconnected_gradients=_zero())
+                return _tf.core().nest.map_structure(
+                    _tf.dense, tape.gradient(y, x, unconnected_gradients=_zero()))
             return gradient
         return grad
 
+    def scan(self) -> Any:
+        return _tf.scan
+
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
-        return _tf.core().function(compute)
+        # AutoGraph off: specs use static Python control flow only (as under jax.jit), and
+        # converting every spec's code took a quarter of the adapter's time on the op catalog
+        return _tf.core().function(compute, autograph=False)
 
     # -- one method per kind; ``wrt`` values are tensors or, for model weights, tf.Variables --
 
@@ -58,6 +65,25 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
                 value = f(wrt, fixed)
             out[name] = accumulator.jvp(value, unconnected_gradients=_zero())
         return value, out
+
+    def jvp_by_double_vjp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict
+                          ) -> Derivatives:
+        """JVPs as ``d/du <J^T u, t>`` with nested tapes, for specs using ``scan``:
+        ``ForwardAccumulator`` cannot push tangents through ``tf.scan``'s TensorArrays."""
+        tf = _tf.core()
+        tape, value = _recorded(f, wrt, fixed)
+        with tf.GradientTape(persistent=True) as outer:
+            u = tf.zeros_like(value)
+            outer.watch(u)
+            pulled = tape.gradient(value, wrt, output_gradients=u, unconnected_gradients=_zero())
+        return value, {name: outer.gradient(pulled[name], u, output_gradients=tangents[name],
+                                            unconnected_gradients=_zero()) for name in wrt}
+
+    def derivative(self, spec: Spec) -> Callable[[Objective, dict, dict], Derivatives]:
+        if spec.kind == "jvp" and spec.uses_scan:
+            tangents = spec.cast(spec.tangents)
+            return lambda f, wrt, fixed: self.jvp_by_double_vjp(f, wrt, fixed, tangents)
+        return super().derivative(spec)
 
     def vjp(self, f: Objective, wrt: dict, fixed: dict, cotangent: Any) -> Derivatives:
         tape, value = _recorded(f, wrt, fixed)

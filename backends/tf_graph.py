@@ -7,7 +7,8 @@ and differentiate with ``tf.compat.v1.gradients``. Model specs build a real tf_k
 the graph, load the weights by assign ops fed from the arrays, differentiate with
 ``K.gradients``, and evaluate through ``K.function`` with the learning phase fed
 (0: inference, 1: training). Every derivative kind is built from gradients of scalars:
-Jacobians row by row, JVPs by the double-gradient trick, HVPs as gradients of gradients.
+Jacobians row by row (for function specs, one ``J^T u`` graph fed each row's basis vector
+``u``), JVPs by the double-gradient trick, HVPs as gradients of gradients.
 
 The graph is built once per spec and then finalized, so calling the program again cannot add
 ops. Hooks for the harness: ``program.graph_op_count()`` (ops in the spec's graph) and, for
@@ -97,16 +98,39 @@ def _build_function(spec: Spec, tf: Any, graph: Any, session: Any,
                     for n, a in spec.arrays.items()}
     gradients = _zero_filled(tf, tf.compat.v1.gradients)
     inner = _inner_grad(gradients) if spec.uses_grad else None
-    value = tf.convert_to_tensor(spec.evaluate(_tf.numpy_namespace(), placeholders, grad=inner))
+    value = tf.convert_to_tensor(spec.evaluate(_tf.numpy_namespace(), placeholders, grad=inner,
+                                               scan=_tf.scan))
     names = spec.wrt if with_derivatives else ()
-    derivatives = _derivatives(spec, tf, value, {n: placeholders[n] for n in names},
-                               gradients) if names else []
+    sources = {n: placeholders[n] for n in names}
+    if names and spec.kind == "jacobian":
+        rows = _jacobian_rows(tf, session, value, sources, gradients)
+
+        def fetch(arrays: Arrays) -> list:
+            return rows({placeholders[n]: arrays[n] for n in placeholders})
+        return _GraphProgram(spec, graph, session, fetch, names)
+    derivatives = _derivatives(spec, tf, value, sources, gradients) if names else []
     fetches = [value, *derivatives]
 
     def fetch(arrays: Arrays) -> list:
         return session.run(fetches, feed_dict={placeholders[n]: arrays[n] for n in placeholders})
 
     return _GraphProgram(spec, graph, session, fetch, names)
+
+
+def _jacobian_rows(tf: Any, session: Any, value: Any, sources: Mapping[str, Any],
+                   gradients: Gradients) -> Callable[[dict], list]:
+    """A function spec's Jacobian, one row per session run: ``J^T u`` is built once with
+    ``u`` a placeholder and fed each basis vector (one backward graph, not one per row)."""
+    u = tf.compat.v1.placeholder(value.dtype, value.shape, name="row_selector")
+    pulled = gradients(tf.reduce_sum(value * u), list(sources.values()))
+
+    def rows(feed: dict) -> list:
+        out = session.run(value, feed_dict=feed)
+        basis = np.eye(out.size, dtype=out.dtype).reshape(out.size, *out.shape)
+        found = [session.run(pulled, feed_dict={**feed, u: e}) for e in basis]
+        return [out, *(np.stack([row[k] for row in found]).reshape(out.shape + tuple(x.shape))
+                       for k, x in enumerate(sources.values()))]
+    return rows
 
 
 def _build_model(spec: Spec, tf: Any, graph: Any, session: Any,

@@ -94,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
                           "installed are SKIPPED)")
     run.add_argument("--spec", "-s", action="append", metavar="GLOB",
                      help="run only specs whose name matches this glob, e.g. 'seed*'; repeat "
-                          "for several (default: the whole catalog)")
+                          "for several (default: the whole catalog except the cases tagged "
+                          "slow, such as the 1024-step LSTM: name them to run them)")
     _catalog_option(run)
     run.add_argument("--json", metavar="PATH", type=Path,
                      help="also write the JSON report (schema in README) to PATH; like "
@@ -349,6 +350,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 def cmd_specs(args: argparse.Namespace) -> int:
+    from conformance.catalog import SLOW
     from conformance.user_catalogs import CatalogError, load_catalogs
 
     try:
@@ -356,7 +358,8 @@ def cmd_specs(args: argparse.Namespace) -> int:
     except CatalogError as exc:
         return _fail(exc.message())
     for spec in specs:
-        print(f"{spec.name:44} {spec.kind:9} {spec.dtype:8} {spec.description}")
+        slow = f" [{SLOW}: run only when named]" if SLOW in spec.tags else ""
+        print(f"{spec.name:44} {spec.kind:9} {spec.dtype:8} {spec.description}{slow}")
     return EXIT_OK
 
 

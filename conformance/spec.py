@@ -27,7 +27,7 @@ ROLES: tuple[str, ...] = ("input", "param", "target", "index")
 DTYPES: tuple[str, ...] = ("float64", "float32")
 #: Names an array may not take: ``value`` is the program's output key, the others are
 #: the arguments ``fn`` receives besides the arrays.
-RESERVED_NAMES: frozenset[str] = frozenset({"value", "xp", "grad"})
+RESERVED_NAMES: frozenset[str] = frozenset({"value", "xp", "grad", "scan"})
 
 
 class SpecError(ValueError):
@@ -48,7 +48,10 @@ class Spec:
     autograd.numpy, tensorflow.experimental.numpy). With ``uses_grad=True`` it is called as
     ``fn(xp, grad=grad, **arrays)``, where ``grad(f)`` is the backend's own gradient operator
     (gradient of a scalar ``f`` w.r.t. its first argument), for specs that differentiate
-    inside the function (hypergradients).
+    inside the function (hypergradients). With ``uses_scan=True`` it also gets
+    ``scan=scan``, the backend's loop operator with ``jax.lax.scan`` semantics (see
+    :mod:`conformance.loops`), so a long recurrence is one loop, not an unrolled graph.
+    ``timeout`` (seconds) raises the per-case time budget for this spec above the run's.
     """
 
     name: str
@@ -65,6 +68,8 @@ class Spec:
     description: str = ""
     model: Any = None
     tags: tuple[str, ...] = ()
+    uses_scan: bool = False
+    timeout: float | None = None
 
     def __post_init__(self) -> None:
         _check_name(self.name)
@@ -79,6 +84,10 @@ class Spec:
         if self.dtype not in DTYPES:
             raise SpecError("dtype", f"unknown dtype {self.dtype!r}",
                             f"use one of {', '.join(DTYPES)}")
+        if self.timeout is not None and not (isinstance(self.timeout, int | float)
+                                             and self.timeout > 0):
+            raise SpecError("timeout", f"{self.timeout!r} is not a positive number of seconds",
+                            "give seconds, e.g. timeout=120, or None for the run's timeout")
         normalize = object.__setattr__  # the dataclass is frozen; validation stores clean copies
         normalize(self, "arrays", _check_arrays("arrays", self.arrays, _index_names(self.roles)))
         normalize(self, "wrt", _check_wrt(self.wrt, self.arrays))
@@ -120,8 +129,16 @@ class Spec:
         return str(array.dtype) if array is not None and is_index_dtype(array.dtype) \
             else self.dtype
 
-    def evaluate(self, xp: Any, arrays: Mapping[str, Any], grad: Callable | None = None) -> Any:
-        """Call ``fn`` with the namespace ``xp`` (and ``grad`` if the spec uses one)."""
+    def evaluate(self, xp: Any, arrays: Mapping[str, Any], grad: Callable | None = None,
+                 scan: Callable | None = None) -> Any:
+        """Call ``fn`` with the namespace ``xp`` (and ``grad``, ``scan`` if the spec uses them;
+        without a ``scan``, a Python loop over ``xp``)."""
+        if self.uses_scan:
+            if scan is None:
+                from conformance.loops import python_scan
+
+                scan = python_scan(xp)
+            arrays = {**arrays, "scan": scan}
         if self.uses_grad:
             if grad is None:
                 if self.reference_fn is not None:

@@ -98,6 +98,12 @@ def choose_start_method() -> str:
     return "fork" if "fork" in multiprocessing.get_all_start_methods() and not loaded else "spawn"
 
 
+def case_timeout(spec: Spec | None, timeout: float) -> float:
+    """A case's time budget: the run's ``timeout``, or the spec's own when that is larger."""
+    own = getattr(spec, "timeout", None)
+    return max(timeout, own) if own else timeout
+
+
 def _serve(backend: Backend, shipped: Portable, conn: Any, log_path: str,
            memory_limit_mib: int | None, parent_pid: int) -> None:
     """The worker's loop: receive ``(spec index, calls, timings)``, send back the portable
@@ -158,10 +164,16 @@ class _Worker:
         child_conn.close()
         self.case: int | None = None
         self.deadline = float("inf")
+        self.started = self.timeout = 0.0
 
     def send(self, index: int, calls: Calls, timeout: float, timings: bool) -> None:
-        self.case, self.deadline = index, time.monotonic() + timeout
+        self.case, self.started, self.timeout = index, time.monotonic(), timeout
+        self.deadline = self.started + timeout
         self.conn.send((index, calls, timings))
+
+    def elapsed(self) -> float:
+        """Seconds since the running case was sent (kept on a crash or a timeout)."""
+        return time.monotonic() - self.started
 
     def receive(self) -> Outcome | None:
         """The answer to the running case, or None when the worker died instead."""
@@ -297,7 +309,8 @@ class _Lane:
                 self.worker = _Worker(self.context, self.backend, self.specs,
                                       self.options.memory_limit_mib)
             try:
-                self.worker.send(index, self.calls[index], self.options.timeout,
+                self.worker.send(index, self.calls[index], case_timeout(self.specs[index],
+                                                                        self.options.timeout),
                                  self.options.timings)
                 return
             except OSError:
@@ -313,16 +326,16 @@ class _Lane:
         if worker.conn in ready or worker.process.sentinel in ready:
             outcome = worker.receive() if worker.conn.poll() else None
             if outcome is None:
-                outcome = Outcome(Status.ERROR, message=worker.death())
+                outcome = Outcome(Status.ERROR, message=worker.death(), seconds=worker.elapsed())
                 self.replace()
             self.timeouts = 0
         elif now >= worker.deadline:
             self.timeouts += 1
             where = worker.where_stuck()
             outcome = Outcome(Status.ERROR, message=f"timeout: no answer within "
-                              f"{self.options.timeout:g} s; the worker was killed and replaced"
+                              f"{worker.timeout:g} s; the worker was killed and replaced"
                               + (f"; it was in: {where}" if where else ""),
-                              seconds=self.options.timeout)
+                              seconds=worker.elapsed())
             self.replace()
         else:
             return

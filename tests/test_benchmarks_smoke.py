@@ -32,6 +32,7 @@ def test_cold_run_prints_the_ratio_to_the_floor() -> None:
     pytest.importorskip("autograd")
     out = smoke("cold_run.py")
     assert "cold run / floor: " in out and "(goal <= 3: " in out
+    assert "warm run: " in out and "(goal <= 60 s: " in out
 
 
 def test_reference_cost_prints_flat_directional_counts() -> None:

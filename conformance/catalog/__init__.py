@@ -1,6 +1,6 @@
 """The built-in catalog: the starter function specs, the op catalog (one ``ops_<family>``
 module per family of the shared numpy API), index-array cases, the seed scenarios, the
-models and the convention cases."""
+models, the convention cases and the real objectives."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from conformance.spec import Spec
 
+#: The tag of cases left out of a run unless a ``--spec`` pattern names them.
+SLOW = "slow"
 #: The op-catalog modules, one per family; each has ``specs()``.
 OP_FAMILIES: tuple[str, ...] = ("elementwise", "binary", "reductions", "products",
                                 "manipulation", "indexing", "linalg")
@@ -18,15 +20,16 @@ OP_FAMILIES: tuple[str, ...] = ("elementwise", "binary", "reductions", "products
 
 def catalog() -> list[Spec]:
     """Every built-in spec: starter cases, op cases, index-array cases, seed scenarios,
-    models, convention cases."""
+    models, convention cases, real objectives."""
     from conformance.catalog.conventions import convention_specs
     from conformance.catalog.indexing import indexing_specs
     from conformance.catalog.models import model_specs
+    from conformance.catalog.objectives import objective_specs
     from conformance.catalog.seeds import seed_specs
     from conformance.catalog.starter import starter_specs
 
     return (starter_specs() + list(op_specs()) + indexing_specs() + seed_specs()
-            + model_specs() + convention_specs())
+            + model_specs() + convention_specs() + objective_specs())
 
 
 @functools.cache
@@ -49,12 +52,13 @@ class NoSpecMatched(LookupError):
 
 
 def select(specs: Sequence[Spec], patterns: Sequence[str] | None) -> list[Spec]:
-    """The specs whose names match any of the glob ``patterns`` (all specs when none given).
+    """The specs whose names match any of the glob ``patterns``; when none are given, every
+    spec not tagged ``slow`` (those take seconds per backend: name them to run them).
 
     Every pattern must match something: a typo must not silently select nothing.
     """
     if not patterns:
-        return list(specs)
+        return [s for s in specs if SLOW not in s.tags]
     for pattern in patterns:
         if not any(fnmatch.fnmatchcase(s.name, pattern) for s in specs):
             raise NoSpecMatched(f"--spec {pattern!r} matches no spec; run 'gradparity specs' "
