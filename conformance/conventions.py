@@ -202,13 +202,12 @@ def command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from backends.registry import BackendNotFound, known, load
-    from conformance.cli import EXIT_OK, _check_writable, _fail
+    from conformance.cli import EXIT_OK, _check_outputs, _fail
     from conformance.report import terminal, write_atomic
 
     outputs = {"--markdown": args.markdown, "--html": args.html}
-    for option, path in outputs.items():
-        if path is not None and (problem := _check_writable(option, Path(path))):
-            return _fail(problem)
+    if problem := _check_outputs({o: None if p is None else Path(p) for o, p in outputs.items()}):
+        return _fail(problem)
     if args.jobs is not None and args.jobs < 1:
         return _fail(f"--jobs {args.jobs}: give a whole number >= 1")
     try:

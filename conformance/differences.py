@@ -206,15 +206,18 @@ def settle(columns: Sequence[tuple[Estimate | None, Estimate]]) -> list[Estimate
         return np.abs(candidate[0] - table[0])
 
     def noise(candidate: Estimate) -> np.ndarray:
-        return np.maximum(candidate[1], COMPLEX_FLOOR * np.abs(candidate[0]))
+        # relative to each element, and to the column's largest (an exact zero stays zero)
+        return np.maximum(candidate[1], COMPLEX_FLOOR * np.abs(candidate[0])
+                          + 16 * EPS * _largest(candidate[0]))
 
     usable = [(c, t) for c, t in columns
               if c is not None and np.shape(c[0]) == np.shape(t[0])
               and np.isfinite(_finite_max(c[0]))]
     if not usable or any(not np.all(gap(c, t) <= t[1] + noise(c)) for c, t in usable):
         return [table for _, table in columns]
-    analytic = any(np.all(gap(c, t) <= TIGHT * np.abs(c[0]) + noise(c))
-                   and np.all(t[1] <= 1e-6 * np.abs(c[0]) + noise(c)) for c, t in usable)
+    analytic = any(_largest(gap(c, t)) <= TIGHT * _largest(c[0]) + _largest(noise(c))
+                   and _largest(t[1]) <= 1e-6 * _largest(c[0]) + _largest(noise(c))
+                   and _largest(c[0]) > 0 for c, t in usable)
     settled = []
     for candidate, table in columns:
         if candidate is None or not any(candidate is c for c, _ in usable):

@@ -189,7 +189,7 @@ def table(report: Report) -> str:
     lines += [text for _, text in below]
     apart = find_outliers(report).lines()
     lines += ["", *apart] if apart else []
-    lines += ["", summary(report), *coverage(report)]
+    lines += ["", *coverage(report), summary(report)]
     return "\n".join(lines)
 
 
@@ -274,11 +274,11 @@ def print_table(report: Report, console: Console) -> None:
         console.print(Text(text, style=STYLES[status]))
     for line in find_outliers(report).lines():
         console.print(Text(line, style="bold"))
+    for line in coverage(report):
+        console.print(line, markup=False, highlight=False)
     totals = Text(", ").join(Text(f"{n} {s.value}", style=STYLES[s])
                              for s, n in counts(report.results).items())
     console.print(totals if report.complete else Text.assemble(totals, " (INCOMPLETE run)"))
-    for line in coverage(report):
-        console.print(line, markup=False, highlight=False)
 
 
 @contextlib.contextmanager

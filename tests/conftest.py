@@ -32,6 +32,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     random = len(module.SPECS_TRIED - module.CATALOG_NAMES - hard_names)
     per_backend = ", ".join(f"{b} {n}" for b, n in sorted(module.TRIED.items()))
     terminalreporter.write_line(
-        f"no-false-alarm checks: {catalog} catalog cases x (1 + {module.DRAWS} random draws) "
-        f", {hard} hard specs and {random} hypothesis specs; judged answers per backend: "
+        f"no-false-alarm checks: {catalog} catalog cases x (1 + {module.DRAWS} random draws), "
+        f"{hard} hard specs and {random} hypothesis specs; judged answers per backend: "
         f"{per_backend}")

@@ -83,9 +83,11 @@ def test_catalog_case_and_random_draws_get_no_diagnosis(spec: Spec) -> None:
     names = runnable(spec)
     if not names:
         pytest.skip("no backend installed that computes this spec")
-    draws = [spec, *random_draws(spec, DRAWS, seed=zlib.crc32(spec.name.encode()))]
+    # a slow case (the 1024-step LSTM: seconds per call) is judged at its own arrays only
+    count = 0 if "slow" in spec.tags else DRAWS
+    draws = [spec, *random_draws(spec, count, seed=zlib.crc32(spec.name.encode()))]
     for name, results in judge_draws(spec, names, draws).items():
-        assert len(results) == DRAWS + 1
+        assert len(results) == count + 1
         alarms = [(i, r.status.value, r.diagnoses, r.message) for i, r in enumerate(results)
                   if r.diagnoses or r.status is not Status.PASS]
         assert not alarms, f"{spec.name} on {name}: {len(alarms)} of {len(results)} " \

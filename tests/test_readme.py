@@ -85,9 +85,9 @@ def test_seed001_table_is_what_a_run_prints() -> None:
     for name in ("tf-eager", "tf-graph", "jax", "autograd"):
         require_backend(name)
     shown = output("seed001-table")
-    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--spec", "seed001*",
-                           "--color", "never"], capture_output=True, text=True,
-                          cwd=README.parent, timeout=600)
+    command = shown.splitlines()[0].removeprefix("$ gradparity ").replace("'", "").split()
+    proc = subprocess.run([sys.executable, "-m", "conformance.cli", *command, "--color", "never"],
+                          capture_output=True, text=True, cwd=README.parent, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert shown.strip().splitlines()[-1] in proc.stdout  # the totals line
     want, got = _cells(shown), _cells(proc.stdout)

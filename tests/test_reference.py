@@ -38,7 +38,7 @@ def test_full_gradient_matches_analytic_to_1e8(name, fn, derivative) -> None:
     assert ref.mode == "full"
     error = rel_error(ref.expected["x"], derivative(X))
     assert error <= 1e-8, f"{name}: reference gradient off by {error:.2e} relative (want <= 1e-8)"
-    assert np.all(ref.uncertainty["x"] < 1e-8 * np.max(np.abs(derivative(X))))
+    assert np.all(ref.uncertainty["x"] <= 2e-8 * np.max(np.abs(derivative(X))))
 
 
 def test_full_jacobian_has_output_axes_first() -> None:

@@ -10,6 +10,7 @@ conventions`` prints them side by side (see :mod:`conformance.conventions`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -26,10 +27,23 @@ def _logsumexp(xp: Any, z: Any) -> Any:
     return top + xp.log(xp.sum(xp.exp(z - top)))
 
 
+#: Each case's function by name, filled by :func:`convention_specs`.
+_FORMULAS: dict[str, Callable[..., Any]] = {}
+
+
+def _formula(name: str, xp: Any, **arrays: Any) -> Any:
+    """Case ``name``'s function, looked up by name: a spec holding ``partial(_formula,
+    name)`` pickles, so a spawned worker process can receive it."""
+    if name not in _FORMULAS:
+        convention_specs()
+    return _FORMULAS[name](xp, **arrays)
+
+
 def _case(name: str, fn: Callable[..., Any], arrays: dict[str, Any], description: str) -> Spec:
     arrays = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
-    return Spec(f"convention-{name}", fn, arrays, tuple(arrays), tags=(TAG,),
-                description=description)
+    _FORMULAS[name] = fn
+    return Spec(f"convention-{name}", functools.partial(_formula, name), arrays, tuple(arrays),
+                tags=(TAG,), description=description)
 
 
 def convention_specs() -> list[Spec]:
