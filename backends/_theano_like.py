@@ -59,10 +59,22 @@ def _atleast_3d(x: Any) -> Any:
     return x.dimshuffle(*patterns[x.ndim]) if x.ndim in patterns else x
 
 
+def _diagonal(tensor: Any) -> Callable[..., Any]:
+    """numpy's ``diagonal`` of a matrix by indexing (Theano 1.0.5's gradient of an offset
+    diagonal fails to broadcast); other cases go to the framework's own."""
+    def diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+        if x.ndim != 2 or (axis1, axis2) != (0, 1):
+            return tensor.diagonal(x, offset, axis1, axis2)
+        first_row, first_col = max(0, -offset), max(0, offset)
+        steps = tensor.arange(tensor.minimum(x.shape[0] - first_row, x.shape[1] - first_col))
+        return x[steps + first_row, steps + first_col]
+    return diagonal
+
+
 class Namespace:
     """numpy names over ``theano.tensor`` / ``pytensor.tensor`` (what ``fn`` sees as ``xp``);
     where the framework's function of a numpy name takes other arguments (``split``,
-    ``atleast_3d``), numpy's semantics are written on the framework's ops."""
+    ``atleast_3d``, an offset ``diagonal``), numpy's semantics are written on its ops."""
 
     def __init__(self, label: str, tensor: Any, matmul: Callable[[Any, Any], Any],
                  linalg: Mapping[str, Any]) -> None:
@@ -71,6 +83,7 @@ class Namespace:
         self.matmul = matmul
         self.linalg = types.SimpleNamespace(**linalg)
         self.split = _split(tensor)
+        self.diagonal = _diagonal(tensor)
         self.atleast_3d = _atleast_3d
 
     def __getattr__(self, name: str) -> Any:
@@ -89,12 +102,13 @@ class TheanoLikeBackend(FunctionalBackend):
     #: The imported package name, ``theano`` or ``pytensor``.
     module_name: ClassVar[str] = ""
     #: What the framework cannot differentiate (or take) says, made UNSUPPORTED with its
-    #: own message: no second derivative of ``prod``, no usable gradient of ``real``,
-    #: ``TensorVariable.reshape`` refusing numpy's ``x.reshape(-1)``, and a symbolic size
+    #: own message: no second derivative of ``prod``, no usable gradient of ``real`` (nor,
+    #: on Theano, a ``grad`` of ``conj``), ``TensorVariable.reshape`` refusing numpy's ``x.reshape(-1)``, and a symbolic size
     #: where ``fn`` needs a Python int.
     no_rule_messages = (r"NullTypeGradError: .*grad method for input \d+ .* is not implemented",
-                        r"TypeError: \w+\.grad illegally\s+returned an integer-valued",
+                        r"TypeError: \S+\.grad illegally\s+returned an integer-valued",
                         r"TypeError: New shape in reshape must be a vector",
+                        r"MethodNotDefined: \('grad', ",
                         # fn reads a size as a Python int (``n, d = x.shape``), but the inputs
                         # here have symbolic shapes (pytensor's message)
                         r"TypeError: TensorVariable cannot be converted to Python integer")

@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 
 from backends._theano_like import TheanoLikeBackend
+from backends.base import Unsupported
+from conformance.spec import Spec
 
 #: THEANO_FLAGS entries the adapter adds (unless already set) before Theano is imported.
 FLAGS: dict[str, str] = {"blas.ldflags": ""}
@@ -73,8 +75,8 @@ def _matmul(T: Any, a: Any, b: Any) -> Any:  # noqa: N803 - Theano's customary n
     """numpy's ``matmul`` for arrays of up to two axes, which is ``T.dot``."""
     a, b = T.as_tensor_variable(a), T.as_tensor_variable(b)
     if a.ndim > 2 or b.ndim > 2:
-        raise NotImplementedError(
-            f"matmul of {a.ndim}-d and {b.ndim}-d tensors on Theano (up to 2-d only)")
+        raise Unsupported(f"Theano 1.0.5 has no matmul of {a.ndim}-d and {b.ndim}-d tensors "
+                          "(T.dot, which @ is here, is numpy's dot; up to 2-d they agree)")
     return T.dot(a, b)
 
 
@@ -83,6 +85,18 @@ class TheanoBackend(TheanoLikeBackend):
     extra = "theano"
     requires = {"theano": "theano"}
     module_name = "theano"
+
+    #: Layers whose xp forward reads a static shape (window sizes, time steps, the flattened
+    #: width), which Theano 1.0.5's tensors do not carry (its types know only the rank).
+    STATIC_SHAPE_LAYERS = frozenset({"Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten",
+                                     "LSTM", "GRU", "Embedding"})
+
+    def unsupported_reason(self, spec: Spec) -> str | None:
+        layers = {layer.class_name for layer in getattr(spec.model, "layers", ())}
+        if needs := sorted(layers & self.STATIC_SHAPE_LAYERS):
+            return (f"Theano 1.0.5 tensors carry no static shapes, which the forward of "
+                    f"{', '.join(needs)} reads (pytensor runs these models)")
+        return super().unsupported_reason(spec)
 
     def install_hint(self) -> str:
         """Theano pins an old numpy, so it goes into its own environment, not this one."""

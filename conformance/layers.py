@@ -350,7 +350,7 @@ def _batch_norm(xp: Any, config: Config, inputs: list, w: dict, training: bool) 
     x = inputs[0]
     if not training:
         return _normalized(xp, config, x, w["moving_mean"], w["moving_variance"], w)
-    axes = tuple(range(len(shape_of(x)) - 1))
+    axes = tuple(range(x.ndim - 1))
     mean = xp.mean(x, axis=axes)
     return _normalized(xp, config, x, mean, xp.mean((x - mean) ** 2, axis=axes), w)
 

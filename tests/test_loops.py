@@ -3,6 +3,7 @@ construct against analytic derivatives and the float64 reference, for every kind
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -159,7 +160,8 @@ def test_readme_scan_example_prints_pass() -> None:
 
 @pytest.mark.parametrize("backend_name", ["pytensor", "theano"])
 def test_backends_with_symbolic_lengths_say_scan_is_unsupported(backend_name: str) -> None:
-    pytest.importorskip(backend_name, reason=f"{backend_name} is not installed")
+    if importlib.util.find_spec(backend_name) is None:  # importing theano bare breaks it
+        pytest.skip(f"{backend_name} is not installed")
     backend = load(backend_name)
     reason = backend.unsupported_reason(tree_spec("grad"))
     assert reason and reason.startswith(f"{backend_name} does not map scan yet")

@@ -103,6 +103,9 @@ def family_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.0.0",
+                    reason="README counts the catalog numpy 2 builds (numpy 1.x lacks the "
+                           "array-API names such as asin)")
 def test_readme_family_table_is_current() -> None:
     found = re.search(r"<!-- op-catalog-families -->\n(.*?)<!-- /op-catalog-families -->",
                       README.read_text(), re.S)

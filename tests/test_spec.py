@@ -67,8 +67,9 @@ BAD = [
      "tangents['x']"),
     # finite in float64, overflowing when computed in float32 (exp(100) > 3.4e38)
     ({"fn": lambda xp, x: xp.sum(xp.exp(50 * x)), "dtype": "float32"}, "fn"),
-    ({"fn": lambda xp, x: xp.sum(x) * 1e38, "dtype": "float32"}, "fn"),
 ]
+if np.lib.NumpyVersion(np.__version__) >= "2.0.0":  # numpy 1.x computes float32 * 1e38 in
+    BAD.append(({"fn": lambda xp, x: xp.sum(x) * 1e38, "dtype": "float32"}, "fn"))  # float64
 
 
 @pytest.mark.parametrize(("overrides", "field"), BAD,
