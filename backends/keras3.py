@@ -109,10 +109,8 @@ class Keras3Backend(FunctionalBackend):
                                             values(body.non_trainable_variables, arrays),
                                             inputs if len(inputs) > 1 else inputs[0],
                                             training=model.training)
-            for op, operand in model.head:
-                other = arrays[operand] if isinstance(operand, str) else operand
-                output = output + other if op == "add" else output * other
-            return _keras.keras_objective(keras, model.objective, output, arrays,
+            return _keras.keras_objective(keras, model.objective,
+                                          model.apply_head(output, arrays), arrays,
                                           keras.ops.sum, dtype=spec.dtype)
         return f
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from backends import _tf
+from backends import _keras, _tf, _tnp
 from backends._functional import Derivatives, FunctionalBackend, Objective
 from backends.base import Arrays, Program, split, to_numpy
 from conformance.model import STATE_KINDS
@@ -40,7 +40,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return grad
 
     def scan(self) -> Any:
-        return _tf.scan
+        return _tnp.scan
 
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
         # AutoGraph off: specs use static Python control flow only (as under jax.jit), and
@@ -106,7 +106,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         tf = _tf.tensorflow()
         if spec.model is None:
             return self.traced(spec, self.objective(spec), derivative)
-        keras = _tf.build_keras_model(spec)
+        keras = _keras.build_tf_keras_model(spec)
         training = spec.model.training
 
         def objective(wrt: dict, fixed: dict) -> Any:
