@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from backends._functional import Derivatives, FunctionalBackend, Objective
+from backends.functional import Derivatives, FunctionalBackend, Objective
 from conformance.spec import Spec
 
 #: numpy names whose function the framework's ``tensor`` module spells differently.

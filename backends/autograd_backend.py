@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from backends._functional import Derivatives, FunctionalBackend, Objective
+from backends.functional import Derivatives, FunctionalBackend, Objective
 
 
 class AutogradBackend(FunctionalBackend):
