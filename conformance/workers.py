@@ -4,7 +4,7 @@ One worker per backend is started for a run and reused across specs (a framework
 once per run); the workers of different backends run side by side, at most ``jobs`` at a
 time. The parent sends one case at a time (a spec's index and the arrays to call with) and
 receives the :class:`~conformance.harness.Outcome`, holding numpy arrays only: anything else
-is replaced in the worker by a :class:`~conformance.outputs.Foreign` description. Workers only
+is replaced in the worker by a :class:`~conformance.contract.Foreign` description. Workers only
 execute; the reference and the judging stay in the parent.
 
 A case with no answer after ``timeout`` seconds becomes ERROR ``timeout``, with the frames
@@ -50,8 +50,8 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend
+from conformance.contract import portable
 from conformance.harness import Executor, Outcome, execute
-from conformance.outputs import portable
 from conformance.results import Status
 from conformance.spec import Spec
 from conformance.user_catalogs import Portable

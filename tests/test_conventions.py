@@ -15,7 +15,7 @@ from conftest import FRAMEWORKS
 
 from backends import load
 from conformance.conventions import convention_cases, markdown, run_conventions
-from conformance.report import to_json
+from conformance.reports.json import to_json
 from conformance.results import Status
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -22,7 +22,8 @@ from conftest import require_backend
 
 from conformance.catalog.starter import starter_specs
 from conformance.harness import in_process, run
-from conformance.report import table, to_json
+from conformance.reports.json import to_json
+from conformance.reports.terminal import table
 from conformance.results import Status
 from conformance.spec import Spec
 from conformance.workers import WorkerOptions, in_workers

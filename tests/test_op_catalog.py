@@ -14,7 +14,7 @@ from conftest import require_backend
 from backends import load
 from conformance.catalog import OP_FAMILIES, catalog, op_specs
 from conformance.harness import check, run
-from conformance.report import coverage
+from conformance.reports.terminal import coverage
 from conformance.results import Status
 from conformance.spec import Spec
 

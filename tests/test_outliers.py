@@ -16,7 +16,8 @@ from backends import load
 from conformance.catalog import catalog, select
 from conformance.harness import run
 from conformance.outliers import find_outliers
-from conformance.report import table, to_json
+from conformance.reports.json import to_json
+from conformance.reports.terminal import table
 from conformance.results import Report, Result, Status
 
 TESTS = Path(__file__).resolve().parent

@@ -45,7 +45,7 @@ def test_reproduction_files_never_collide(tmp_path) -> None:
     gets its own file, holding its own arrays, and a labelled snippet naming it."""
     import numpy as np
 
-    from conformance.repro import attach_reproductions
+    from conformance.reports.repro import attach_reproductions
     from conformance.results import Report, Result, Status
     from conformance.spec import Spec
 

@@ -14,7 +14,7 @@ from backends import FunctionBackend, load
 from conformance import timing
 from conformance.catalog import find
 from conformance.harness import in_process, run
-from conformance.report import cell
+from conformance.reports.terminal import cell
 
 
 def gradparity(*args: str) -> subprocess.CompletedProcess:

@@ -15,9 +15,9 @@ import pytest
 from conftest import require_backend
 
 from conformance.catalog.starter import starter_specs
+from conformance.contract import Foreign, contract_violation, portable
 from conformance.harness import in_process, run
-from conformance.outputs import Foreign, contract_violation, portable
-from conformance.report import to_json, write_json
+from conformance.reports.json import to_json, write_json
 from conformance.results import Status
 from conformance.workers import WorkerOptions, in_workers
 
