@@ -88,6 +88,7 @@ class TheanoLikeBackend(FunctionalBackend):
 
     #: The imported package name, ``theano`` or ``pytensor``.
     module_name: ClassVar[str] = ""
+    fork_safe = True
     #: What the framework cannot differentiate (or take) says, made UNSUPPORTED with its
     #: own message: no second derivative of ``prod``, no usable gradient of ``real``,
     #: ``TensorVariable.reshape`` refusing numpy's ``x.reshape(-1)``, and a symbolic size

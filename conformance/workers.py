@@ -50,14 +50,13 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend
+from backends.registry import framework_modules
 from conformance.contract import portable
 from conformance.harness import Executor, Outcome, execute
 from conformance.results import Status
 from conformance.spec import Spec
 from conformance.user_catalogs import Portable
 
-#: Modules whose presence in this process makes ``fork`` unsafe (native threads, locks).
-FRAMEWORK_MODULES = ("tensorflow", "tf_keras", "keras", "jax", "jaxlib", "torch")
 #: Seconds a case may take, importing the framework included, unless told otherwise.
 DEFAULT_TIMEOUT = 60.0
 #: How many lines of a dead worker's stderr go into its ERROR message.
@@ -94,7 +93,7 @@ class WorkerOptions:
 
 def choose_start_method() -> str:
     """``fork`` while no framework is loaded in this process, ``spawn`` after (see above)."""
-    loaded = any(m in sys.modules for m in FRAMEWORK_MODULES)
+    loaded = any(m in sys.modules for m in framework_modules(fork_unsafe_only=True))
     return "fork" if "fork" in multiprocessing.get_all_start_methods() and not loaded else "spawn"
 
 

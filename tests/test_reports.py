@@ -17,7 +17,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import require_backend
 
 from conformance.reports.html import COLOURS, write_html
 from conformance.reports.junit import ELEMENTS, write_junit
@@ -38,9 +37,10 @@ def gradparity(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+def real_run(backend, tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[Path, subprocess.CompletedProcess]:
     """One ``gradparity run`` writing all three reports (stdout is a pipe, not a terminal)."""
-    require_backend("autograd")
+    backend("autograd")
     out = tmp_path_factory.mktemp("reports")
     args = [a for b in BACKENDS for a in ("-b", b)] + [a for s in SPECS for a in ("-s", s)]
     proc = gradparity("run", *args, "--json", str(out / "r.json"), "--junit",
@@ -55,8 +55,8 @@ def test_table_is_plain_text_off_a_terminal(real_run) -> None:
     assert "spec" in proc.stdout and "FAIL" in proc.stdout and "SKIPPED" in proc.stdout
 
 
-def test_color_always_colours_the_table() -> None:
-    require_backend("autograd")
+def test_color_always_colours_the_table(backend) -> None:
+    backend("autograd")
     proc = gradparity("run", "-b", "autograd", "-s", "polynomial-float64", "--color", "always")
     assert proc.returncode == 0, proc.stderr
     assert "\x1b[32mPASS" in proc.stdout  # green
