@@ -10,7 +10,7 @@ numpy in and out, the ``trace_count`` hook). A subclass gives:
   name: ``grad(f, wrt, fixed)``, ``jacobian(f, wrt, fixed)``, ``jvp(f, wrt, fixed, tangents)``,
   ``vjp(f, wrt, fixed, cotangent)``, ``hvp(f, wrt, fixed, tangents)``; ``tangents`` (a dict by
   ``wrt`` name) and ``cotangent`` (shaped like the value) come in the spec's dtype, through
-  :meth:`FunctionalBackend.array`;
+  :meth:`FunctionalBackend.direction` (by default :meth:`FunctionalBackend.array`);
 * optionally ``compile(compute)`` (``jax.jit``; default: run as is), ``inner_grad()`` (the
   framework's ``grad``, for specs with ``uses_grad``), ``scan()`` (for ``uses_scan``; default:
   a Python loop), and ``array``/``to_numpy`` where the framework does not take and give numpy
@@ -104,6 +104,11 @@ class FunctionalBackend(Backend):
         """A framework array returned by an operator as a numpy array."""
         return np.asarray(value)
 
+    def direction(self, value: np.ndarray) -> Any:
+        """A tangent or the cotangent (in the spec's dtype) as the operators get it, bound
+        once per spec (default: :meth:`array`)."""
+        return self.array(value)
+
     # -- the steps of ``build`` ---------------------------------------------------------------
 
     def objective(self, spec: Spec) -> Objective:
@@ -120,13 +125,13 @@ class FunctionalBackend(Backend):
             tangents = self.tangents(spec)
             return lambda f, wrt, fixed: method(f, wrt, fixed, tangents)
         if spec.kind == "vjp":
-            cotangent = self.array(spec.cast({"c": spec.cotangent})["c"])
+            cotangent = self.direction(spec.cast({"c": spec.cotangent})["c"])
             return lambda f, wrt, fixed: method(f, wrt, fixed, cotangent)
         return method
 
     def tangents(self, spec: Spec) -> dict[str, Any]:
         """The spec's tangents (float64 masters) in its dtype, as the framework's arrays."""
-        return {n: self.array(t) for n, t in spec.cast(spec.tangents).items()}
+        return {n: self.direction(t) for n, t in spec.cast(spec.tangents).items()}
 
     def differentiate(self, spec: Spec, f: Objective, derivative: Derivative
                       ) -> Callable[[dict, dict], Derivatives]:

@@ -106,6 +106,9 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
     def to_numpy(self, value: Any) -> np.ndarray:
         return np.asarray(_tf.dense(value))
 
+    def direction(self, value: np.ndarray) -> Any:
+        return value  # numpy: the spec's tf.function holds it as a constant of its graph
+
     def objective(self, spec: Spec) -> Objective:
         """A function spec's ``fn`` on tnp, or a model spec's real tf_keras model."""
         if spec.model is None:
