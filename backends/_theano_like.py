@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from backends._functional import Derivatives, FunctionalBackend, Objective
+from backends.functional import Derivatives, FunctionalBackend, Objective
 from conformance.spec import Spec
 
 #: numpy names whose function the framework's ``tensor`` module spells differently.
@@ -101,10 +101,11 @@ class TheanoLikeBackend(FunctionalBackend):
 
     #: The imported package name, ``theano`` or ``pytensor``.
     module_name: ClassVar[str] = ""
+    fork_safe = True
     #: What the framework cannot differentiate (or take) says, made UNSUPPORTED with its
     #: own message: no second derivative of ``prod``, no usable gradient of ``real`` (nor,
-    #: on Theano, a ``grad`` of ``conj``), ``TensorVariable.reshape`` refusing numpy's ``x.reshape(-1)``, and a symbolic size
-    #: where ``fn`` needs a Python int.
+    #: on Theano, a ``grad`` of ``conj``), ``TensorVariable.reshape`` refusing numpy's
+    #: ``x.reshape(-1)``, and a symbolic size where ``fn`` needs a Python int.
     no_rule_messages = (r"NullTypeGradError: .*grad method for input \d+ .* is not implemented",
                         r"TypeError: \S+\.grad illegally\s+returned an integer-valued",
                         r"TypeError: New shape in reshape must be a vector",

@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from backends._functional import Derivatives, FunctionalBackend, Objective
+from backends.functional import Derivatives, FunctionalBackend, Objective
 
 
 class AutogradBackend(FunctionalBackend):
     name = "autograd"
     extra = "autograd"
     requires = {"autograd": "autograd"}
+    fork_safe = True
     # autograd's own words for "no derivative rule" (none at all, or none for this use:
     # sort along an axis, diagonal with an offset, pad other than constant, broadcast_to with
     # new leading axes) and its einsum rule failing on a repeated input index (trace).

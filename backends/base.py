@@ -61,6 +61,9 @@ class Backend:
     supports_inner_grad: ClassVar[bool] = True
     #: The gradparity extra that installs the framework (built-ins), for the SKIPPED message.
     extra: ClassVar[str | None] = None
+    #: Whether a process that imported the framework may still fork workers: True for a
+    #: framework that starts no native threads when imported (autograd, Theano, PyTensor).
+    fork_safe: ClassVar[bool] = False
     #: Regular expressions matching the framework's errors that mean "no derivative rule for
     #: this op" (searched in ``"ExceptionType: message"``): such a case is UNSUPPORTED.
     no_rule_messages: ClassVar[tuple[str, ...]] = ()

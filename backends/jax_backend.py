@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from backends._functional import Derivatives, FunctionalBackend, Objective
+from backends.functional import Derivatives, FunctionalBackend, Objective
 
 #: Environment variable naming the compilation cache directory, or ``off``.
 CACHE_ENV = "GRADPARITY_JAX_CACHE"

@@ -32,8 +32,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from backends import _keras, _tf
-from backends._functional import Derivatives, FunctionalBackend, Objective
-from backends.base import Program
+from backends.functional import Derivatives, FunctionalBackend, Objective
 from backends.jax_backend import JaxBackend, _jax
 from backends.tf_eager import TFEagerBackend
 from conformance.spec import Spec
@@ -109,10 +108,8 @@ class Keras3Backend(FunctionalBackend):
                                             values(body.non_trainable_variables, arrays),
                                             inputs if len(inputs) > 1 else inputs[0],
                                             training=model.training)
-            for op, operand in model.head:
-                other = arrays[operand] if isinstance(operand, str) else operand
-                output = output + other if op == "add" else output * other
-            return _keras.keras_objective(keras, model.objective, output, arrays,
+            return _keras.keras_objective(keras, model.objective,
+                                          model.apply_head(output, arrays), arrays,
                                           keras.ops.sum, dtype=spec.dtype)
         return f
 
@@ -151,10 +148,6 @@ class KerasTFBackend(Keras3Backend, TFEagerBackend):
         _tf.core()  # oneDNN and TF32 off, tf.keras untouched
         return super().keras()
 
-    def build(self, spec: Spec, derivative: Callable[[Objective, dict, dict], Derivatives]
-              ) -> Program:
-        return self.traced(spec, self.objective(spec), derivative)
-
 
 class KerasTorchBackend(Keras3Backend):
     """Keras 3 on PyTorch: ``torch.autograd.grad`` and ``torch.autograd.functional``."""
@@ -164,14 +157,11 @@ class KerasTorchBackend(Keras3Backend):
     function_backend = "the torch plug-in of examples/torch-backend"
     requires = {"keras": "keras", "torch": "torch"}
 
-    def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
-        """numpy arrays in as tensors, tensors out as numpy arrays."""
-        torch = _torch()
+    def array(self, value: np.ndarray) -> Any:
+        return _torch().as_tensor(np.asarray(value))
 
-        def on_tensors(wrt: dict, fixed: dict) -> Derivatives:
-            value, derivatives = compute(_tensors(torch, wrt), _tensors(torch, fixed))
-            return _array(value), {n: _array(d) for n, d in derivatives.items()}
-        return on_tensors
+    def to_numpy(self, value: Any) -> np.ndarray:
+        return value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
 
     def grad(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
         torch = _torch()
@@ -191,22 +181,19 @@ class KerasTorchBackend(Keras3Backend):
         out = {}
         for name in wrt:
             value, out[name] = torch.autograd.functional.jvp(
-                lambda w, name=name: f({**wrt, name: w}, fixed), wrt[name],
-                torch.as_tensor(tangents[name]))
+                lambda w, name=name: f({**wrt, name: w}, fixed), wrt[name], tangents[name])
         return value, out
 
     def vjp(self, f: Objective, wrt: dict, fixed: dict, cotangent: Any) -> Derivatives:
-        torch = _torch()
         names, g = _positional(f, wrt, fixed)
-        value, pulled = torch.autograd.functional.vjp(g, tuple(wrt.values()),
-                                                      torch.as_tensor(cotangent))
+        value, pulled = _torch().autograd.functional.vjp(g, tuple(wrt.values()), cotangent)
         return value, dict(zip(names, pulled, strict=True))
 
     def hvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
         torch = _torch()
         names, g = _positional(f, wrt, fixed)
         value, product = torch.autograd.functional.hvp(
-            g, tuple(wrt.values()), tuple(torch.as_tensor(tangents[n]) for n in names))
+            g, tuple(wrt.values()), tuple(tangents[n] for n in names))
         return value, dict(zip(names, product, strict=True))
 
 
@@ -214,14 +201,6 @@ def _torch() -> Any:
     import torch
 
     return torch
-
-
-def _tensors(torch: Any, arrays: dict) -> dict:
-    return {n: torch.as_tensor(np.asarray(a)) for n, a in arrays.items()}
-
-
-def _array(value: Any) -> np.ndarray:
-    return value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
 
 
 def _filled(torch: Any, sources: dict, found: tuple) -> dict:

@@ -7,6 +7,7 @@ Resolution imports only the adapter module, never the framework it wraps.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 
@@ -38,6 +39,20 @@ def plugins() -> dict[str, str]:
 def known() -> dict[str, str]:
     """Every backend name resolvable without a ``module:Class`` reference."""
     return {**BUILTIN, **plugins()}
+
+
+@functools.cache
+def framework_modules(fork_unsafe_only: bool = False) -> tuple[str, ...]:
+    """The modules the built-in backends require (the keys of their ``requires``), in
+    registry order, read from the adapter classes (importing no framework). With
+    ``fork_unsafe_only``, only those of backends that are not ``fork_safe``: the frameworks
+    whose presence in a process makes ``fork`` unsafe."""
+    found: dict[str, None] = {}
+    for name in BUILTIN:
+        backend = load(BUILTIN[name])
+        if not (fork_unsafe_only and backend.fork_safe):
+            found.update(dict.fromkeys(backend.requires))
+    return tuple(found)
 
 
 def load(reference: str) -> Backend:

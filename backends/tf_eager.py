@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from backends import _tf
-from backends._functional import Derivatives, FunctionalBackend, Objective
-from backends.base import Arrays, Program, split, to_numpy
+from backends import _keras, _tf, _tnp
+from backends.functional import Derivative, Derivatives, FunctionalBackend, Objective
 from conformance.model import STATE_KINDS
 from conformance.spec import Spec
 
@@ -40,7 +39,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return grad
 
     def scan(self) -> Any:
-        return _tf.scan
+        return _tnp.scan
 
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
         # AutoGraph off: specs use static Python control flow only (as under jax.jit), and
@@ -79,9 +78,9 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return value, {name: outer.gradient(pulled[name], u, output_gradients=tangents[name],
                                             unconnected_gradients=_zero()) for name in wrt}
 
-    def derivative(self, spec: Spec) -> Callable[[Objective, dict, dict], Derivatives]:
+    def derivative(self, spec: Spec) -> Derivative:
         if spec.kind == "jvp" and spec.uses_scan:
-            tangents = spec.cast(spec.tangents)
+            tangents = self.tangents(spec)
             return lambda f, wrt, fixed: self.jvp_by_double_vjp(f, wrt, fixed, tangents)
         return super().derivative(spec)
 
@@ -99,42 +98,60 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return value, outer.gradient(gradient, wrt, output_gradients={n: tangents[n] for n in wrt},
                                      unconnected_gradients=_zero())
 
-    # -- preparation --------------------------------------------------------------------------
+    # -- the steps of ``build`` that differ: tensors in, Keras models, the tf.function's hooks --
 
-    def build(self, spec: Spec, derivative: Callable[[Objective, dict, dict], Derivatives]
-              ) -> Program:
-        tf = _tf.tensorflow()
+    def array(self, value: np.ndarray) -> Any:
+        return _tf.core().constant(value)
+
+    def to_numpy(self, value: Any) -> np.ndarray:
+        return np.asarray(_tf.dense(value))
+
+    def direction(self, value: np.ndarray) -> Any:
+        return value  # numpy: the spec's tf.function holds it as a constant of its graph
+
+    def objective(self, spec: Spec) -> Objective:
+        """A function spec's ``fn`` on tnp, or a model spec's real tf_keras model."""
         if spec.model is None:
-            return self.traced(spec, self.objective(spec), derivative)
-        keras = _tf.build_keras_model(spec)
-        training = spec.model.training
+            return super().objective(spec)
+        return _KerasObjective(_keras.build_tf_keras_model(spec), spec.model.training)
 
-        def objective(wrt: dict, fixed: dict) -> Any:
-            arrays = {**fixed, **wrt}
-            return keras.objective(keras.call(arrays, training=training), arrays)
+    def differentiate(self, spec: Spec, f: Objective, derivative: Derivative
+                      ) -> Callable[[dict, dict], Derivatives]:
+        """For a model, the weights are assigned to the model's variables from the arrays at
+        each call, and the derivative is taken w.r.t. the variables, as a Keras user would."""
+        if not isinstance(f, _KerasObjective):
+            return super().differentiate(spec, f, derivative)
+        variables = f.keras.variables
 
         def compute(wrt: dict, fixed: dict) -> Derivatives:
             arrays = {**fixed, **wrt}
-            for name, variable in keras.variables.items():
+            for name, variable in variables.items():
                 variable.assign(arrays[name])
-            sources = {n: keras.variables.get(n, a) for n, a in wrt.items()}
-            return derivative(objective, sources, fixed)
+            sources = {n: variables.get(n, a) for n, a in wrt.items()}
+            return derivative(f, sources, fixed)
+        return compute
 
-        program = _TracedProgram(spec, self.compile(compute), tf)
-        # in training mode Keras updates BatchNormalization's moving statistics after using
-        # the batch's own: they are not the weights the call used, so they are not read back
-        in_use = {n: v for n, v in keras.variables.items()
-                  if not (training and n.endswith(STATE_KINDS))}
-        program.weights_in_use = lambda: {n: v.numpy() for n, v in in_use.items()}
-        return program
+    def hooks(self, spec: Spec, compute: Any, f: Objective) -> dict[str, Callable[[], Any]]:
+        """``trace_count`` of the spec's ``tf.function``; a model's ``weights_in_use``."""
+        hooks = {"trace_count": compute.experimental_get_tracing_count}
+        if isinstance(f, _KerasObjective):
+            # in training mode Keras updates BatchNormalization's moving statistics after
+            # using the batch's own: they are not the weights the call used, not read back
+            in_use = {n: v for n, v in f.keras.variables.items()
+                      if not (f.training and n.endswith(STATE_KINDS))}
+            hooks["weights_in_use"] = lambda: {n: v.numpy() for n, v in in_use.items()}
+        return hooks
 
-    def traced(self, spec: Spec, f: Objective,
-               derivative: Callable[[Objective, dict, dict], Derivatives]) -> Program:
-        """The program computing ``derivative`` of ``f``, in one ``tf.function`` per spec."""
-        def compute(wrt: dict, fixed: dict) -> Derivatives:
-            return derivative(f, wrt, fixed)
 
-        return _TracedProgram(spec, self.compile(compute), _tf.core())
+class _KerasObjective:
+    """A model spec's objective on its tf_keras model, whose variables hold the weights."""
+
+    def __init__(self, keras: _keras.KerasModel, training: bool) -> None:
+        self.keras, self.training = keras, training
+
+    def __call__(self, wrt: dict, fixed: dict) -> Any:
+        arrays = {**fixed, **wrt}
+        return self.keras.objective(self.keras.call(arrays, training=self.training), arrays)
 
 
 def _recorded(f: Objective, wrt: Any, fixed: Any) -> tuple[Any, Any]:
@@ -149,21 +166,3 @@ def _recorded(f: Objective, wrt: Any, fixed: Any) -> tuple[Any, Any]:
 def _zero() -> Any:
     """Inputs with no path to the output get zeros, not None: their derivative is zero."""
     return _tf.core().UnconnectedGradients.ZERO
-
-
-class _TracedProgram:
-    """A spec's ``tf.function`` called with tensors; ``trace_count()`` reads its traces."""
-
-    def __init__(self, spec: Spec, function: Any, tf: Any) -> None:
-        self.spec, self.function, self.tf = spec, function, tf
-
-    def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
-        wrt, fixed = split(self.spec, arrays)
-        as_tensors = {n: self.tf.constant(a) for n, a in {**wrt, **fixed}.items()}
-        value, derivatives = self.function({n: as_tensors[n] for n in wrt},
-                                           {n: as_tensors[n] for n in fixed})
-        return to_numpy({"value": value, **{n: _tf.dense(d) for n, d in derivatives.items()}})
-
-    def trace_count(self) -> int:
-        """How many times the spec's computation has been traced."""
-        return self.function.experimental_get_tracing_count()

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from backends import _tf
+from backends import _keras, _tf, _tnp
 from backends.base import Arrays, Program
 from conformance.model import SAMPLE_WEIGHT, TARGET
 from conformance.spec import Spec
@@ -99,7 +99,7 @@ def _build_function(spec: Spec, tf: Any, graph: Any, session: Any,
     gradients = _zero_filled(tf, tf.compat.v1.gradients)
     inner = _inner_grad(gradients) if spec.uses_grad else None
     value = tf.convert_to_tensor(spec.evaluate(_tf.numpy_namespace(), placeholders, grad=inner,
-                                               scan=_tf.scan))
+                                               scan=_tnp.scan))
     names = spec.wrt if with_derivatives else ()
     sources = {n: placeholders[n] for n in names}
     if names and spec.kind == "jacobian":
@@ -136,7 +136,7 @@ def _jacobian_rows(tf: Any, session: Any, value: Any, sources: Mapping[str, Any]
 def _build_model(spec: Spec, tf: Any, graph: Any, session: Any,
                  with_derivatives: bool) -> _GraphProgram:
     K = tf.compat.v1.keras.backend  # noqa: N806 - the name every Keras user writes
-    keras = _tf.build_keras_model(spec)
+    keras = _keras.build_tf_keras_model(spec)
     inputs = keras.graph_inputs
     targets = {n: tf.compat.v1.placeholder(spec.dtype, spec.arrays[n].shape, name=n)
                for n in (TARGET, SAMPLE_WEIGHT) if n in spec.arrays}

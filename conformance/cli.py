@@ -12,6 +12,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conformance.reports import FORMATS
+
 if TYPE_CHECKING:
     from backends.base import Backend
     from conformance.results import Report
@@ -97,14 +99,8 @@ def _parser() -> argparse.ArgumentParser:
                           "for several (default: the whole catalog except the cases tagged "
                           "slow, such as the 1024-step LSTM: name them to run them)")
     _catalog_option(run)
-    run.add_argument("--json", metavar="PATH", type=Path,
-                     help="also write the JSON report (schema in README) to PATH; like "
-                          "--junit and --html, checked before the run (writable, not the "
-                          "file of another report)")
-    run.add_argument("--junit", metavar="PATH", type=Path,
-                     help="also write JUnit XML (one test case per result) to PATH, for CI")
-    run.add_argument("--html", metavar="PATH", type=Path,
-                     help="also write a self-contained HTML scoreboard page to PATH")
+    for option, report_format in FORMATS.items():
+        run.add_argument(f"--{option}", metavar="PATH", type=Path, help=report_format.help)
     run.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                      help="colour the table and show a progress bar: auto (default) does on a "
                           "terminal and prints plain text otherwise")
@@ -203,7 +199,7 @@ def _fail(message: str) -> int:
 def _check_outputs(paths: dict[str, Path | None]) -> str | None:
     """Why the report paths cannot be written, or None: each must be writable, and no two
     may name one file (nor the JSON report's ``-cases`` folder)."""
-    from conformance.report import unwritable
+    from conformance.reports.files import unwritable
 
     taken: dict[str, str] = {}
     for option, path in paths.items():
@@ -268,17 +264,15 @@ def _nothing_checked(report: Report) -> str | None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from backends.registry import BackendNotFound, known, load
-    from conformance import report as reporting
     from conformance.catalog import NoSpecMatched, select
     from conformance.harness import in_process, run
-    from conformance.html_report import write_html
-    from conformance.junit import write_junit
-    from conformance.repro import attach_reproductions
+    from conformance.reports import terminal
+    from conformance.reports.repro import attach_reproductions
     from conformance.user_catalogs import CatalogError, load_catalogs
     from conformance.workers import WorkerOptions, in_workers
 
-    writers = {"--json": (args.json, reporting.write_json),
-               "--junit": (args.junit, write_junit), "--html": (args.html, write_html)}
+    writers = {f"--{option}": (getattr(args, option), report_format)
+               for option, report_format in FORMATS.items()}
     if problem := _check_outputs({option: path for option, (path, _) in writers.items()}):
         return _fail(problem)
     try:
@@ -298,8 +292,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       timings=args.timings))
     stop = _Stop()  # Ctrl-C and SIGTERM stop the run; more of them cannot stop the report
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    console = reporting.terminal(args.color)
-    bar = (reporting.progress(console, len(specs) * len(backends)) if console
+    console = terminal.terminal(args.color)
+    bar = (terminal.progress(console, len(specs) * len(backends)) if console
            else contextlib.nullcontext(None))
     try:
         with bar as advance:
@@ -309,10 +303,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             attach_reproductions(result, specs, _cases_folder(args.json),
                                  {b.name: ref for b, ref in zip(backends, loaders)},
                                  catalogs.origin)
-        for path, write in writers.values():  # before printing: a closed stdout loses no report
-            if path is not None:
-                write(result, path)
-        reporting.show(result, console)
+        for path, report_format in writers.values():  # before printing: a closed stdout
+            if path is not None:                      # loses no report
+                report_format.load()(result, path)
+        terminal.show(result, console)
         for option, (path, _) in writers.items():
             if path is not None:
                 print(f"{option[2:].upper()} report: {path}")
@@ -331,7 +325,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_backends(args: argparse.Namespace) -> int:
     from backends.registry import BUILTIN, BackendNotFound, known, load
-    from conformance.report import aligned
+    from conformance.reports.terminal import aligned
 
     rows = []
     for name, target in known().items():
@@ -377,8 +371,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from conformance import merge
-    from conformance.report_file import ReportFileError, read_report
+    from conformance.reports import merge
+    from conformance.reports.read import ReportFileError, read_report
 
     if problem := _check_outputs({"--json": args.json, "--html": args.html}):
         return _fail(problem)
@@ -396,8 +390,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from conformance.diff import diff, text
-    from conformance.report_file import ReportFileError, read_report
+    from conformance.reports.diff import diff, text
+    from conformance.reports.read import ReportFileError, read_report
 
     try:
         old, new = read_report(args.old), read_report(args.new)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from conformance.catalog.conventions import TAG
-from conformance.outputs import contract_violation
+from conformance.contract import contract_violation
 from conformance.results import Report, Result, Status
 from conformance.spec import Spec
 
@@ -203,7 +203,8 @@ def command(args: argparse.Namespace) -> int:
 
     from backends.registry import BackendNotFound, known, load
     from conformance.cli import EXIT_OK, _check_outputs, _fail
-    from conformance.report import terminal, write_atomic
+    from conformance.reports.files import write_atomic
+    from conformance.reports.terminal import terminal
 
     outputs = {"--markdown": args.markdown, "--html": args.html}
     if problem := _check_outputs({o: None if p is None else Path(p) for o, p in outputs.items()}):

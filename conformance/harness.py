@@ -17,7 +17,7 @@ import numpy as np
 
 from backends.base import Backend
 from conformance import conventions, findings
-from conformance.outputs import contract_violation
+from conformance.contract import contract_violation
 from conformance.probes import References, plan_calls
 from conformance.reference import Reference
 from conformance.results import Report, Result, Status

@@ -275,10 +275,16 @@ class ModelSpec:
             h = step.layer.math.forward(xp, step.layer.config, [values[n] for n in step.inbound],
                                         weights, self.training)
             values[step.layer.name] = h
+        return self.apply_head(h, arrays)
+
+    def apply_head(self, output: Any, arrays: Mapping[str, Any]) -> Any:
+        """The head's elementwise ops applied to the body's ``output`` (seed 004's
+        ``(hidden(x) + 1) * prices``), operands read from ``arrays`` by name; the one
+        definition of the head's arithmetic, for the ``xp`` forward and every Keras builder."""
         for op, operand in self.head:
             other = arrays[operand] if isinstance(operand, str) else operand
-            h = h + other if op == "add" else h * other
-        return h
+            output = output + other if op == "add" else output * other
+        return output
 
     def apply(self, xp: Any, **arrays: Any) -> Any:
         """The objective: output, its sum, or the (weighted) Keras loss; a spec's ``fn``."""

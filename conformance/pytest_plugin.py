@@ -50,7 +50,7 @@ def verdict(result: Result) -> Result:
     """Turn a result into a test outcome: skip when the case was not computed (framework
     missing, kind unsupported) or could not be judged (INCONCLUSIVE, with the reason),
     raise :class:`GradientMismatch` on FAIL or ERROR."""
-    from conformance.report import explain
+    from conformance.reports.terminal import explain
     from conformance.results import Status
 
     __tracebackhide__ = True
@@ -185,7 +185,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     """Python, numpy, tolerances, and each backend's versions and pinned numerics."""
     from backends.registry import BackendNotFound, known, load
     from conformance.harness import environment
-    from conformance.report import header
+    from conformance.reports.terminal import header
     from conformance.results import Report
 
     selection = config.stash.get(SELECTION, None)

@@ -1,4 +1,6 @@
-"""Verdicts: the status of one (spec, backend) pair and everything measured to reach it."""
+"""A run's data: :class:`Status`, :class:`Result` (one spec on one backend, with everything
+measured to reach its verdict) and :class:`Report` (a run's results and environment).
+The files written from a Report are :mod:`conformance.reports`'."""
 
 from __future__ import annotations
 

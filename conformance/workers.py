@@ -4,7 +4,7 @@ One worker per backend is started for a run and reused across specs (a framework
 once per run); the workers of different backends run side by side, at most ``jobs`` at a
 time. The parent sends one case at a time (a spec's index and the arrays to call with) and
 receives the :class:`~conformance.harness.Outcome`, holding numpy arrays only: anything else
-is replaced in the worker by a :class:`~conformance.outputs.Foreign` description. Workers only
+is replaced in the worker by a :class:`~conformance.contract.Foreign` description. Workers only
 execute; the reference and the judging stay in the parent.
 
 A case with no answer after ``timeout`` seconds becomes ERROR ``timeout``, with the frames
@@ -50,14 +50,13 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend
+from backends.registry import framework_modules
+from conformance.contract import portable
 from conformance.harness import Executor, Outcome, execute
-from conformance.outputs import portable
 from conformance.results import Status
 from conformance.spec import Spec
 from conformance.user_catalogs import Portable
 
-#: Modules whose presence in this process makes ``fork`` unsafe (native threads, locks).
-FRAMEWORK_MODULES = ("tensorflow", "tf_keras", "keras", "jax", "jaxlib", "torch")
 #: Seconds a case may take, importing the framework included, unless told otherwise.
 DEFAULT_TIMEOUT = 60.0
 #: How many lines of a dead worker's stderr go into its ERROR message.
@@ -94,7 +93,7 @@ class WorkerOptions:
 
 def choose_start_method() -> str:
     """``fork`` while no framework is loaded in this process, ``spawn`` after (see above)."""
-    loaded = any(m in sys.modules for m in FRAMEWORK_MODULES)
+    loaded = any(m in sys.modules for m in framework_modules(fork_unsafe_only=True))
     return "fork" if "fork" in multiprocessing.get_all_start_methods() and not loaded else "spawn"
 
 

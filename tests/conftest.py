@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
+from collections.abc import Callable
 
 import pytest
 
-from backends import load
-
-#: Built-in backend name -> the framework module it needs.
-FRAMEWORKS = {"jax": "jax", "autograd": "autograd", "tf-eager": "tensorflow",
-              "tf-graph": "tensorflow", "pytensor": "pytensor", "theano": "theano"}
+from backends import Backend, load
 
 
-def require_backend(name: str) -> None:
-    """Skip the calling test, with the reason, when the backend's framework is missing."""
-    module = FRAMEWORKS[name]
-    if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{name} needs {module}, which is not installed ({load(name).install_hint()})")
+def installed(name: str) -> bool:
+    """Whether the modules backend ``name`` requires are installed (found, not imported)."""
+    return not load(name).missing_modules()
+
+
+@pytest.fixture(scope="session")
+def backend() -> Callable[[str], Backend]:
+    """``backend(name)``: the backend, loaded; the calling test (or fixture) is skipped with
+    the install hint when a module it requires is not installed."""
+    def get(name: str) -> Backend:
+        loaded = load(name)
+        if missing := loaded.missing_modules():
+            pytest.skip(f"{name} needs {', '.join(missing)}, which is not installed "
+                        f"({loaded.install_hint()})")
+        return loaded
+    return get
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

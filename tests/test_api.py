@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import require_backend
 
 import conformance.probes
 from backends import FunctionBackend, load
@@ -30,8 +29,9 @@ def crashing(spec: Spec, arrays):
     raise RuntimeError("boom")
 
 
-def test_every_backend_gets_its_verdict_its_arrays_and_the_shared_reference(monkeypatch) -> None:
-    require_backend("autograd")
+def test_every_backend_gets_its_verdict_its_arrays_and_the_shared_reference(backend, monkeypatch
+                                                                            ) -> None:
+    backend("autograd")
     computed = []
 
     def counting(spec, arrays=None, **kwargs):

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-from conftest import require_backend
 
 from backends import load
 from backends.autograd_backend import AutogradBackend
@@ -52,8 +51,8 @@ def specs_with_budgets() -> list[Spec]:
             Spec("run-budget", square_sum, x, ("x",))]
 
 
-def test_a_specs_timeout_raises_its_budget_above_the_runs() -> None:
-    require_backend("autograd")
+def test_a_specs_timeout_raises_its_budget_above_the_runs(backend) -> None:
+    backend("autograd")
     options = WorkerOptions(jobs=1, timeout=RUN_TIMEOUT)
     report = run(specs_with_budgets(), [Napping()], executor=in_workers(options))
     rows = {r.spec: r for r in report.results}
@@ -72,8 +71,8 @@ def test_a_spec_timeout_never_lowers_the_runs_and_must_be_positive() -> None:
             Spec("bad", square_sum, {"x": np.ones(2)}, ("x",), timeout=bad)
 
 
-def test_a_crashed_case_keeps_its_elapsed_time() -> None:
-    require_backend("autograd")
+def test_a_crashed_case_keeps_its_elapsed_time(backend) -> None:
+    backend("autograd")
     report = run(specs_with_budgets()[1:], [NapThenCrash()],
                  executor=in_workers(WorkerOptions(jobs=1, timeout=30.0)))
     (row,) = report.results
@@ -85,8 +84,8 @@ def cumulative_product(xp, x):
     return xp.sum(xp.cumprod(x))
 
 
-def test_a_missing_derivative_rule_is_unsupported_with_the_frameworks_message() -> None:
-    require_backend("autograd")
+def test_a_missing_derivative_rule_is_unsupported_with_the_frameworks_message(backend) -> None:
+    backend("autograd")
     spec = Spec("cumprod", cumulative_product, {"x": np.array([0.5, 1.5, 2.0])}, ("x",))
     result = check(spec, load("autograd"))
     assert result.status is Status.UNSUPPORTED
@@ -102,8 +101,8 @@ def gathered_rows(xp, x):
 
 
 @pytest.mark.parametrize("backend_name", ["tf-eager", "tf-graph"])
-def test_sparse_gradients_of_take_are_densified(backend_name: str) -> None:
-    require_backend(backend_name)
+def test_sparse_gradients_of_take_are_densified(backend, backend_name: str) -> None:
+    backend(backend_name)
     x = np.array([0.5, -1.0, 2.0, 1.5, 3.0])
     grad = Spec("take-grad", gathered, {"x": x}, ("x",))
     out = load(backend_name).prepare(grad)(grad.cast())

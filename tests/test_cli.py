@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import require_backend
 
 #: The test helpers' folder and the project: plug-ins such as ``plugin_backends:Missing``.
 PATH = os.pathsep.join([str(Path(__file__).parent), str(Path(__file__).parent.parent),
@@ -31,8 +30,8 @@ def one_line_usage_error(proc: subprocess.CompletedProcess, message: str) -> Non
     assert proc.stdout == ""
 
 
-def test_run_writes_table_and_json(tmp_path) -> None:
-    require_backend("autograd")
+def test_run_writes_table_and_json(backend, tmp_path) -> None:
+    backend("autograd")
     report_path = tmp_path / "report.json"
     proc = gradparity("run", "-b", "autograd", "-s", "polynomial-*", "-s", "mlp-vjp-float32",
                       "--json", str(report_path))
@@ -52,8 +51,8 @@ def test_run_writes_table_and_json(tmp_path) -> None:
     assert data["environment"]["backends"]["autograd"]["versions"]["autograd"]
 
 
-def test_run_exits_1_when_a_backend_fails(tmp_path) -> None:
-    require_backend("autograd")
+def test_run_exits_1_when_a_backend_fails(backend, tmp_path) -> None:
+    backend("autograd")
     plugin = tmp_path / "wrong_backend.py"
     plugin.write_text(
         "from backends import FunctionBackend, load\n"
@@ -178,10 +177,10 @@ def test_a_memory_limit_above_the_hard_rlimit_exits_2() -> None:
     one_line_usage_error(proc, "'70000' is more than 65536 (the hard RLIMIT_AS of this process")
 
 
-def test_output_closed_early_ends_quietly(tmp_path) -> None:
+def test_output_closed_early_ends_quietly(backend, tmp_path) -> None:
     """``gradparity specs | head`` and a run piped into a reader that is gone: no
     BrokenPipeError traceback, exit 141 as for SIGPIPE, and the reports still written."""
-    require_backend("autograd")
+    backend("autograd")
     for args in (["specs"], ["run", "-b", "autograd", "-s", "polynomial-float64",
                              "--json", str(tmp_path / "r.json")]):
         proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", *args],
@@ -194,14 +193,14 @@ def test_output_closed_early_ends_quietly(tmp_path) -> None:
     assert json.loads((tmp_path / "r.json").read_text())["results"][0]["status"] == "PASS"
 
 
-def test_a_run_where_nothing_was_checked_exits_5_saying_why() -> None:
+def test_a_run_where_nothing_was_checked_exits_5_saying_why(backend) -> None:
     proc = gradparity("run", "-b", "plugin_backends:Missing", "-s", "polynomial-*")
     assert proc.returncode == 5, proc.stdout + proc.stderr
     assert proc.stderr == ("gradparity: nothing was checked: all 2 cases were SKIPPED or "
                            "UNSUPPORTED (missing: not installed: no_such_framework_xyz "
                            "(pip install no-such-framework-xyz))\n")
     assert "2 SKIPPED" in proc.stdout  # the table is printed as always
-    require_backend("autograd")
+    backend("autograd")
     both = gradparity("run", "-b", "plugin_backends:Missing", "-b", "autograd",
                       "-s", "polynomial-float64")
     assert both.returncode == 0, both.stdout + both.stderr  # one backend checked something

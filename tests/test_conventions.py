@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -11,16 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FRAMEWORKS
+from conftest import installed
 
 from backends import load
 from conformance.conventions import convention_cases, markdown, run_conventions
-from conformance.report import to_json
+from conformance.reports.json import to_json
 from conformance.results import Status
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BUILTIN = ["tf-eager", "tf-graph", "jax", "autograd"]  # the CLI's column order (registry)
-INSTALLED = [b for b in BUILTIN if importlib.util.find_spec(FRAMEWORKS[b])]
+INSTALLED = [b for b in BUILTIN if installed(b)]
 
 
 @pytest.fixture(scope="module")

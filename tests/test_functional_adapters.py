@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import require_backend
 
 from backends import FunctionBackend, load
 from conformance.catalog.starter import starter_specs
@@ -17,9 +16,8 @@ SPECS = starter_specs()
 
 @pytest.mark.parametrize("backend_name", ["jax", "autograd"])
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
-def test_adapter_passes_starter_case(backend_name: str, spec: Spec) -> None:
-    require_backend(backend_name)
-    backend = load(backend_name)
+def test_adapter_passes_starter_case(backend, backend_name: str, spec: Spec) -> None:
+    backend = backend(backend_name)
     result = check(spec, backend)
     assert result.status is Status.PASS, f"{spec.name} on {backend_name}: {result.message}"
     assert result.diagnoses == []
@@ -50,8 +48,8 @@ def _wrapping(name: str, inner: str, alter) -> FunctionBackend:
     ("one-element-off",
      lambda g: g + ((np.arange(g.size).reshape(g.shape) == 0) * 1e-2).astype(g.dtype)),
 ])
-def test_a_wrong_adapter_fails(mistake: str, alter) -> None:
-    require_backend("autograd")
+def test_a_wrong_adapter_fails(backend, mistake: str, alter) -> None:
+    backend("autograd")
     jac = [s for s in SPECS if s.name == "vector-jacobian-float64"]
     square = Spec("square-jacobian", lambda xp, x: xp.tanh(x) * x[::-1],
                   {"x": np.linspace(-1, 1, 4)}, ("x",), kind="jacobian")
@@ -65,8 +63,8 @@ def test_a_wrong_adapter_fails(mistake: str, alter) -> None:
     assert not report.ok
 
 
-def test_adapter_exception_is_an_error_row_and_others_survive() -> None:
-    require_backend("autograd")
+def test_adapter_exception_is_an_error_row_and_others_survive(backend) -> None:
+    backend("autograd")
 
     def broken(spec, arrays):
         raise RuntimeError("the adapter's own bug")
@@ -79,16 +77,16 @@ def test_adapter_exception_is_an_error_row_and_others_survive() -> None:
     assert by_backend["autograd"].status is Status.PASS
 
 
-def test_pairwise_agreement_is_reported() -> None:
-    require_backend("autograd")
-    require_backend("jax")
+def test_pairwise_agreement_is_reported(backend) -> None:
+    backend("autograd")
+    backend("jax")
     report = run(SPECS[:1], [load("jax"), load("autograd")])
     jax_row = next(r for r in report.results if r.backend == "jax")
     assert set(jax_row.pairwise) == {"autograd"} and jax_row.pairwise["autograd"] < 1e-12
 
 
-def test_jax_programs_trace_once_for_new_values() -> None:
-    require_backend("jax")
+def test_jax_programs_trace_once_for_new_values(backend) -> None:
+    backend("jax")
     spec = next(s for s in SPECS if s.name == "mlp-tanh-loss-wrt-inputs-float64")
     program = load("jax").prepare(spec)
     counts = []

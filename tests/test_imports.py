@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-FRAMEWORKS = ("tensorflow", "tf_keras", "jax", "autograd", "torch", "theano", "pytensor")
+from backends.registry import framework_modules
+
+#: Every module a built-in backend requires (torch too: keras-torch's).
+FRAMEWORKS = framework_modules()
 
 PROBE = """
 import sys

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import require_backend
 
 from backends import FunctionBackend, load
 from conformance.catalog.indexing import indexing_specs, sparse_cross_entropy
@@ -111,16 +110,16 @@ def test_a_backend_receives_index_arrays_in_their_own_dtype() -> None:
 
 @pytest.mark.parametrize("backend_name", ["jax", "autograd", "tf-eager", "tf-graph"])
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
-def test_index_case_passes(backend_name: str, spec: Spec) -> None:
-    require_backend(backend_name)
+def test_index_case_passes(backend, backend_name: str, spec: Spec) -> None:
+    backend(backend_name)
     result = check(spec, load(backend_name))
     assert result.status is Status.PASS, f"{spec.name} on {backend_name}: {result.message}"
     assert result.diagnoses == []
 
 
 @pytest.mark.parametrize("backend_name", ["tf-eager", "tf-graph"])
-def test_tf_densifies_the_indexed_slices_of_a_take(backend_name: str) -> None:
-    require_backend(backend_name)
+def test_tf_densifies_the_indexed_slices_of_a_take(backend, backend_name: str) -> None:
+    backend(backend_name)
     spec = build(fn=lambda xp, table, ids: xp.sum(xp.take(table, ids, axis=0) ** 2))
     out = load(backend_name).prepare(spec)(spec.cast())
     assert isinstance(out["table"], np.ndarray) and out["table"].shape == (3, 2)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import planted_faults
 import pytest
-from conftest import require_backend
 
 from conformance.catalog.starter import starter_specs
 from conformance.harness import in_process, run
-from conformance.report import table, to_json
+from conformance.reports.json import to_json
+from conformance.reports.terminal import table
 from conformance.results import Status
 from conformance.spec import Spec
 from conformance.workers import WorkerOptions, in_workers
@@ -32,8 +32,8 @@ TIMEOUT = 2.0
 
 
 @pytest.fixture(scope="module")
-def specs() -> list[Spec]:
-    require_backend("autograd")
+def specs(backend) -> list[Spec]:
+    backend("autograd")
     return [s for s in starter_specs() if s.name in SPECS]
 
 
@@ -87,10 +87,11 @@ def test_crashes_hangs_and_memory_become_errors_and_the_rest_is_intact(
     assert str(os.getpid()) not in workers["planted"]
 
 
-def test_after_two_timeouts_in_a_row_a_backend_is_not_tried_again(tmp_path, monkeypatch) -> None:
+def test_after_two_timeouts_in_a_row_a_backend_is_not_tried_again(backend, tmp_path,
+                                                                  monkeypatch) -> None:
     """A hanging plug-in costs two timeouts, not one per spec: its other cases are ERROR at
     once, and no worker is started for them; other backends are not affected."""
-    require_backend("autograd")
+    backend("autograd")
     five = [s for s in starter_specs()
             if s.name in (*SPECS, "polynomial-float32", "mlp-vjp-float32")]
     monkeypatch.setenv("PLANTED_PIDS", str(tmp_path))
@@ -184,8 +185,8 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_run_writes_a_valid_partial_report(tmp_path, signum) -> None:
-    require_backend("autograd")
+def test_an_interrupted_run_writes_a_valid_partial_report(backend, tmp_path, signum) -> None:
+    backend("autograd")
     mark, report_path = tmp_path / "reached", tmp_path / "report.json"
     proc = gradparity("run", "-b", "autograd", "-b", "planted_faults:Slow", "-s", "polynomial-*",
                       "-s", "logsumexp-*", "--json", str(report_path), "--timeout", "600",
@@ -234,11 +235,11 @@ SLOW_JUDGING = (
     "sys.exit(main(sys.argv[1:]))\n")
 
 
-def test_more_interrupts_during_the_shutdown_still_leave_the_table_and_the_report(
+def test_more_interrupts_during_the_shutdown_still_leave_the_table_and_the_report(backend,
         tmp_path) -> None:
     """Ctrl-C, then Ctrl-C again while the partial results are judged and written: the
     later ones are noted and ignored, the table and a valid partial report still come."""
-    require_backend("autograd")
+    backend("autograd")
     mark, report_path, pids = tmp_path / "reached", tmp_path / "report.json", tmp_path / "pids"
     temporary = tmp_path / "tmp"  # the workers' logs go here (TMPDIR)
     pids.mkdir()

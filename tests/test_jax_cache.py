@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import require_backend
-
 from backends.jax_backend import CACHE_ENV, compilation_cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +38,8 @@ def run_one_case(cache: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def test_compiled_programs_are_written_to_the_cache_unless_it_is_off(tmp_path) -> None:
-    require_backend("jax")
+def test_compiled_programs_are_written_to_the_cache_unless_it_is_off(backend, tmp_path) -> None:
+    backend("jax")
     cache = tmp_path / "jax-cache"
     assert run_one_case(str(cache)) == str(cache)
     assert any(cache.iterdir())  # the compiled program, stored for the next run

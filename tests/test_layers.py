@@ -91,12 +91,12 @@ def tf():
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_layer_forward_matches_tf_keras(tf, name: str) -> None:
-    from backends import _tf
+    from backends import _keras
 
     model = MODELS[name]
     spec = model.spec(name, _inputs(model), model.weight_names[:1] or model.input_names[:1],
                       kind="jacobian")
-    keras = _tf.build_keras_model(spec)
+    keras = _keras.build_tf_keras_model(spec)
     for n, variable in keras.variables.items():
         variable.assign(spec.arrays[n])
     ours = spec.evaluate(np, spec.arrays)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require_backend
 
 from backends import load
 from conformance.harness import check
@@ -113,8 +112,8 @@ def test_scan_is_a_reserved_array_name() -> None:
 
 
 @pytest.mark.parametrize("backend_name", BACKENDS)
-def test_each_backends_scan_gives_the_analytic_gradient(backend_name: str) -> None:
-    require_backend(backend_name)
+def test_each_backends_scan_gives_the_analytic_gradient(backend, backend_name: str) -> None:
+    backend(backend_name)
     spec = Spec("linear-scan", linear_recurrence, {"w": W, "h0": H0, "xs": XS}, ("xs", "h0"),
                 uses_scan=True)
     out = load(backend_name).prepare(spec)(spec.cast())
@@ -124,17 +123,17 @@ def test_each_backends_scan_gives_the_analytic_gradient(backend_name: str) -> No
 
 @pytest.mark.parametrize("kind", ["grad", "jacobian", "jvp", "vjp", "hvp"])
 @pytest.mark.parametrize("backend_name", BACKENDS)
-def test_each_backends_scan_passes_every_kind_against_the_reference(
+def test_each_backends_scan_passes_every_kind_against_the_reference(backend,
         backend_name: str, kind: str) -> None:
-    require_backend(backend_name)
+    backend(backend_name)
     for spec in (tree_spec(kind), tree_spec(kind).as_dtype("float32")):
         result = check(spec, load(backend_name))
         assert result.status is Status.PASS, f"{spec.name} on {backend_name}: {result.message}"
 
 
 @pytest.mark.parametrize("backend_name", BACKENDS)
-def test_a_one_step_scan_and_a_scan_without_ys(backend_name: str) -> None:
-    require_backend(backend_name)
+def test_a_one_step_scan_and_a_scan_without_ys(backend, backend_name: str) -> None:
+    backend(backend_name)
 
     def no_ys(xp, scan, w, xs):
         final, ys = scan(lambda c, x: (xp.sin(c * w + x), None), w * 0, xs)
@@ -148,8 +147,8 @@ def test_a_one_step_scan_and_a_scan_without_ys(backend_name: str) -> None:
         assert result.status is Status.PASS, f"{spec.name} on {backend_name}: {result.message}"
 
 
-def test_readme_scan_example_prints_pass() -> None:
-    require_backend("autograd")
+def test_readme_scan_example_prints_pass(backend) -> None:
+    backend("autograd")
     from test_readme import example
 
     proc = subprocess.run([sys.executable, "-c", example("scan")], capture_output=True,

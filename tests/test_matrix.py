@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import merge
-from conformance.diff import diff, growth, text
-from conformance.report_file import read_report
+from conformance.reports import merge
+from conformance.reports.diff import diff, growth, text
+from conformance.reports.read import read_report
 from conformance.results import Result, Status
 
 DATA = Path(__file__).parent / "data"

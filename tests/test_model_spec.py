@@ -6,7 +6,6 @@ import importlib.util
 
 import numpy as np
 import pytest
-from conftest import require_backend
 
 from backends import load
 from conformance.model import Activation, Dense, Dropout, Layer, ModelSpec, weight_shapes
@@ -92,8 +91,8 @@ def test_training_mode_is_allowed_when_dropout_is_off() -> None:
 
 
 @pytest.mark.parametrize("backend_name", ["jax", "autograd", "pytensor", "theano"])
-def test_functional_backends_run_compiled_model_specs(backend_name: str) -> None:
-    require_backend(backend_name)
+def test_functional_backends_run_compiled_model_specs(backend, backend_name: str) -> None:
+    backend(backend_name)
     model = ModelSpec(LAYERS, 4, WEIGHTS, objective="categorical_crossentropy")
     spec = model.spec("ce", {"x": X}, ("x", "dense_0_kernel"),
                       targets={"y": Y, "sample_weight": SAMPLE_WEIGHT})

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import collections
 import functools
-import importlib.util
 import zlib
 
 import numpy as np
 import pytest
-from conftest import FRAMEWORKS
+from conftest import installed
 from hard_specs import hard_specs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,7 +73,7 @@ def judge_draws(spec: Spec, backend_names: list[str], draws: list[Spec]) -> dict
 
 def runnable(spec: Spec) -> list[str]:
     """The built-in backends that are installed and compute this spec."""
-    names = [n for n in BACKENDS if importlib.util.find_spec(FRAMEWORKS[n])]
+    names = [n for n in BACKENDS if installed(n)]
     return [n for n in names if not backend(n).unsupported_reason(spec)]
 
 

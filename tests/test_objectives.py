@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require_backend
 
 from backends import load
 from conformance.catalog import SLOW, catalog, select
@@ -135,15 +134,15 @@ def test_objectives_come_in_two_sizes_both_dtypes_and_only_the_long_lstm_is_slow
 
 @pytest.mark.parametrize("backend_name", ["autograd", "jax", "tf-eager", "tf-graph"])
 @pytest.mark.parametrize("spec", QUICK, ids=[s.name for s in QUICK])
-def test_objective_passes_on_every_backend(backend_name: str, spec) -> None:
-    require_backend(backend_name)
+def test_objective_passes_on_every_backend(backend, backend_name: str, spec) -> None:
+    backend(backend_name)
     result = check(spec, load(backend_name))
     assert result.status is Status.PASS, f"{spec.name} on {backend_name}: {result.message}"
 
 
-def test_on_pytensor_an_objective_passes_or_says_why_not() -> None:
+def test_on_pytensor_an_objective_passes_or_says_why_not(backend) -> None:
     """Its inputs have symbolic shapes: sizes read as ints, ``cross`` and ``scan`` are gaps."""
-    require_backend("pytensor")
+    backend("pytensor")
     results = {s.name: check(s, load("pytensor")) for s in QUICK if s.dtype == "float64"}
     assert all(r.status in (Status.PASS, Status.UNSUPPORTED) and r.message.strip()
                for r in results.values() if r.status is not Status.PASS), {

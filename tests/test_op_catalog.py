@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require_backend
 
 from backends import load
 from conformance.catalog import OP_FAMILIES, catalog, op_specs
 from conformance.harness import check, run
-from conformance.report import coverage
+from conformance.reports.terminal import coverage
 from conformance.results import Status
 from conformance.spec import Spec
 
@@ -36,8 +35,8 @@ def test_catalog_has_200_op_cases_in_every_family_with_unique_names() -> None:
 
 
 @pytest.mark.parametrize("backend_name", ["autograd", "jax"])
-def test_op_catalog_passes_or_is_unsupported_with_a_reason(backend_name: str) -> None:
-    require_backend(backend_name)
+def test_op_catalog_passes_or_is_unsupported_with_a_reason(backend, backend_name: str) -> None:
+    backend(backend_name)
     report = run(list(op_specs()), [load(backend_name)])
     problems = [(r.spec, r.status.value, r.message) for r in report.results
                 if r.status not in (Status.PASS, Status.UNSUPPORTED)]
@@ -52,17 +51,17 @@ def _op(name: str) -> Spec:
     return next(s for s in op_specs() if s.name == name)
 
 
-def test_a_missing_derivative_rule_is_unsupported_with_the_frameworks_message() -> None:
-    require_backend("autograd")
+def test_a_missing_derivative_rule_is_unsupported_with_the_frameworks_message(backend) -> None:
+    backend("autograd")
     result = check(_op("op-reductions-cumprod-grad-float64"), load("autograd"))
     assert result.status is Status.UNSUPPORTED
     assert result.message == "NotImplementedError: VJP of cumprod wrt argnums (0,) not defined"
 
 
 @pytest.mark.parametrize("backend_name", ["tf-eager", "tf-graph"])
-def test_tensorflow_gaps_are_unsupported_and_supplied_names_pass(backend_name: str) -> None:
-    require_backend(backend_name)
-    backend = load(backend_name)
+def test_tensorflow_gaps_are_unsupported_and_supplied_names_pass(backend, backend_name: str
+                                                                 ) -> None:
+    backend = backend(backend_name)
     # no xp.median, no ddof for xp.std: named before anything runs
     assert backend.unsupported_reason(_op("op-reductions-median-grad-float64")) == \
         "tensorflow.experimental.numpy has no xp.median"
@@ -79,9 +78,9 @@ def test_tensorflow_gaps_are_unsupported_and_supplied_names_pass(backend_name: s
         assert result.status is Status.PASS, (name, result.message)
 
 
-def test_op_gradients_match_analytic_derivatives() -> None:
+def test_op_gradients_match_analytic_derivatives(backend) -> None:
     """Spot checks of the catalog's construction (w * op summed) against closed forms."""
-    require_backend("autograd")
+    backend("autograd")
     for name, derivative in [("op-elementwise-tanh-grad-float64", lambda x: 1 - np.tanh(x) ** 2),
                              ("op-elementwise-floor-grad-float64", np.floor)]:
         spec = _op(name)

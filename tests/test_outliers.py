@@ -10,20 +10,20 @@ from pathlib import Path
 
 import planted_faults
 import pytest
-from conftest import require_backend
 
 from backends import load
 from conformance.catalog import catalog, select
 from conformance.harness import run
 from conformance.outliers import find_outliers
-from conformance.report import table, to_json
+from conformance.reports.json import to_json
+from conformance.reports.terminal import table
 from conformance.results import Report, Result, Status
 
 TESTS = Path(__file__).resolve().parent
 
 
-def test_the_planted_outlier_is_named_in_the_footer_and_the_json() -> None:
-    require_backend("autograd")
+def test_the_planted_outlier_is_named_in_the_footer_and_the_json(backend) -> None:
+    backend("autograd")
     specs = select(catalog(), ["polynomial-*", "logsumexp-*"])
     report = run(specs, [load("autograd"), planted_faults.Outlier(), planted_faults.Planted()])
     assert [r.status for r in report.results if r.backend == "outlier"] == [
@@ -38,8 +38,8 @@ def test_the_planted_outlier_is_named_in_the_footer_and_the_json() -> None:
         "reference_apart": []}
 
 
-def test_no_outlier_when_every_backend_agrees_with_the_reference() -> None:
-    require_backend("autograd")
+def test_no_outlier_when_every_backend_agrees_with_the_reference(backend) -> None:
+    backend("autograd")
     report = run(select(catalog(), ["logsumexp-*"]), [load("autograd"), planted_faults.Planted()])
     assert find_outliers(report).lines() == []
     assert "differs from" not in table(report)
@@ -75,8 +75,8 @@ def test_outlier_rules(results: list[Result], lines: list[str]) -> None:
     assert find_outliers(Report(results)).lines() == lines
 
 
-def test_the_cli_prints_and_writes_the_outlier(tmp_path: Path) -> None:
-    require_backend("autograd")
+def test_the_cli_prints_and_writes_the_outlier(backend, tmp_path: Path) -> None:
+    backend("autograd")
     path = os.pathsep.join([str(TESTS), str(TESTS.parent), os.environ.get("PYTHONPATH", "")])
     proc = subprocess.run(
         [sys.executable, "-m", "conformance.cli", "run", "-b", "autograd", "-b",

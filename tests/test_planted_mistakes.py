@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import planted_mistakes as planted
 import pytest
-from conftest import require_backend
 
 from conformance.catalog.starter import starter_specs
 from conformance.harness import check
@@ -84,14 +83,15 @@ GALLERY = [
 ]
 
 
-@pytest.mark.parametrize(("code", "backend", "make_spec", "framework"), GALLERY,
+@pytest.mark.parametrize(("code", "planted", "make_spec", "framework"), GALLERY,
                          ids=[f"{g[0]}-{i}" for i, g in enumerate(GALLERY)])
-def test_planted_mistake_gets_exactly_its_code(code, backend, make_spec, framework) -> None:
-    require_backend(framework)
-    result = check(make_spec(), backend())
+def test_planted_mistake_gets_exactly_its_code(backend, code, planted, make_spec, framework
+                                               ) -> None:
+    backend(framework)
+    result = check(make_spec(), planted())
     expected_status = Status.CONVENTION if code == "kink" else Status.FAIL
     assert (result.status, result.diagnoses) == (expected_status, [code]), (
-        f"{backend.name}: expected {expected_status.value} [{code}], got "
+        f"{planted.name}: expected {expected_status.value} [{code}], got "
         f"{result.status.value} {result.diagnoses}: {result.message}")
 
 
@@ -102,8 +102,8 @@ def test_every_diagnosis_has_a_planted_mistake() -> None:
 
 
 @pytest.mark.parametrize("correct", ["jax", "autograd"])
-def test_correct_adapters_on_the_gallery_specs_get_no_diagnosis(correct: str) -> None:
-    require_backend(correct)
+def test_correct_adapters_on_the_gallery_specs_get_no_diagnosis(backend, correct: str) -> None:
+    backend(correct)
     from backends import load
 
     for make_spec in {g[2] for g in GALLERY if g[2] not in (seed000_like, seed001_like)}:

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import require_backend
 
 pytest_plugins = ["pytester"]
 
@@ -26,9 +25,10 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 
 @pytest.fixture
-def catalog_dir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def catalog_dir(backend, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+                ) -> pytest.Pytester:
     """A pytester directory from which ``plugin_backends`` (in tests/) is importable."""
-    require_backend("autograd")
+    backend("autograd")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])))
     return pytester

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import require_backend
-
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -20,8 +18,8 @@ def example(marker: str) -> str:
     return found.group(1)
 
 
-def test_own_code_example_reports_the_stale_session() -> None:
-    require_backend("tf-graph")
+def test_own_code_example_reports_the_stale_session(backend) -> None:
+    backend("tf-graph")
     code = example("own-code")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=README.parent)
@@ -41,18 +39,18 @@ def output(marker: str) -> str:
     return found.group(1)
 
 
-def test_python_api_example_prints_what_readme_shows() -> None:
-    require_backend("jax")
-    require_backend("autograd")
+def test_python_api_example_prints_what_readme_shows(backend) -> None:
+    backend("jax")
+    backend("autograd")
     proc = subprocess.run([sys.executable, "-c", example("python-api")], capture_output=True,
                           text=True, cwd=README.parent)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout == output("python-api")
 
 
-def test_user_catalog_example_lists_and_runs_as_readme_shows(tmp_path: Path) -> None:
-    require_backend("jax")
-    require_backend("autograd")
+def test_user_catalog_example_lists_and_runs_as_readme_shows(backend, tmp_path: Path) -> None:
+    backend("jax")
+    backend("autograd")
     (tmp_path / "my_specs.py").write_text(example("user-catalog"))
     shown = output("user-catalog").splitlines()
     commands = [i for i, line in enumerate(shown) if line.startswith("$ gradparity ")]
@@ -81,9 +79,9 @@ def _cells(table: str) -> dict[tuple[str, str], tuple[str, float, str]]:
     return cells
 
 
-def test_seed001_table_is_what_a_run_prints() -> None:
+def test_seed001_table_is_what_a_run_prints(backend) -> None:
     for name in ("tf-eager", "tf-graph", "jax", "autograd"):
-        require_backend(name)
+        backend(name)
     shown = output("seed001-table")
     command = shown.splitlines()[0].removeprefix("$ gradparity ").replace("'", "").split()
     proc = subprocess.run([sys.executable, "-m", "conformance.cli", *command, "--color", "never"],

@@ -17,10 +17,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import require_backend
 
-from conformance.html_report import COLOURS, write_html
-from conformance.junit import ELEMENTS, write_junit
+from conformance.reports.html import COLOURS, write_html
+from conformance.reports.junit import ELEMENTS, write_junit
 from conformance.results import Report, Result, Status, Worst
 
 TESTS = Path(__file__).parent
@@ -38,9 +37,10 @@ def gradparity(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+def real_run(backend, tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[Path, subprocess.CompletedProcess]:
     """One ``gradparity run`` writing all three reports (stdout is a pipe, not a terminal)."""
-    require_backend("autograd")
+    backend("autograd")
     out = tmp_path_factory.mktemp("reports")
     args = [a for b in BACKENDS for a in ("-b", b)] + [a for s in SPECS for a in ("-s", s)]
     proc = gradparity("run", *args, "--json", str(out / "r.json"), "--junit",
@@ -55,8 +55,8 @@ def test_table_is_plain_text_off_a_terminal(real_run) -> None:
     assert "spec" in proc.stdout and "FAIL" in proc.stdout and "SKIPPED" in proc.stdout
 
 
-def test_color_always_colours_the_table() -> None:
-    require_backend("autograd")
+def test_color_always_colours_the_table(backend) -> None:
+    backend("autograd")
     proc = gradparity("run", "-b", "autograd", "-s", "polynomial-float64", "--color", "always")
     assert proc.returncode == 0, proc.stderr
     assert "\x1b[32mPASS" in proc.stdout  # green
@@ -169,7 +169,7 @@ def test_html_page_in_headless_chromium_shows_every_status(tmp_path) -> None:
 @pytest.mark.parametrize("umask", [0o022, 0o077, 0o027])
 def test_reports_are_created_with_the_users_umask(tmp_path, umask) -> None:
     """Not the 0600 of a temporary file: CI artifact uploaders must be able to read them."""
-    from conformance.report import write_json
+    from conformance.reports.json import write_json
 
     previous = os.umask(umask)
     try:
@@ -183,7 +183,7 @@ def test_reports_are_created_with_the_users_umask(tmp_path, umask) -> None:
 
 
 def test_the_terminal_shows_three_reproduce_snippets_and_counts_the_rest() -> None:
-    from conformance.report import MAX_SNIPPETS, table
+    from conformance.reports.terminal import MAX_SNIPPETS, table
 
     report = Report([Result(f"case-{i}", "jax", Status.FAIL, "grad", "float64",
                             message=f"x[0]: off {i}", reproduce=f"# gradparity reproduce: {i}")

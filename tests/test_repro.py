@@ -7,8 +7,6 @@ import os
 import subprocess
 import sys
 
-from conftest import require_backend
-
 WRONG = ("from backends import FunctionBackend, load\n"
          "inner = load('autograd')\n"
          "def compute(spec, arrays):\n"
@@ -17,8 +15,8 @@ WRONG = ("from backends import FunctionBackend, load\n"
          "Wrong = FunctionBackend('wrong', compute)\n")
 
 
-def test_fail_saves_arrays_and_a_snippet_that_reproduces_it(tmp_path) -> None:
-    require_backend("autograd")
+def test_fail_saves_arrays_and_a_snippet_that_reproduces_it(backend, tmp_path) -> None:
+    backend("autograd")
     (tmp_path / "wrong_backend.py").write_text(WRONG)
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     report = tmp_path / "out" / "report.json"
@@ -45,7 +43,7 @@ def test_reproduction_files_never_collide(tmp_path) -> None:
     gets its own file, holding its own arrays, and a labelled snippet naming it."""
     import numpy as np
 
-    from conformance.repro import attach_reproductions
+    from conformance.reports.repro import attach_reproductions
     from conformance.results import Report, Result, Status
     from conformance.spec import Spec
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import require_backend
 
 from backends import load
 from conformance.catalog import find
@@ -59,9 +58,9 @@ def _spec(kind: str, dtype: str, direction: np.ndarray) -> Spec:
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("kind", ["grad", "jacobian", "jvp", "vjp", "hvp"])
 @pytest.mark.parametrize("backend_name", BACKENDS)
-def test_every_kind_matches_the_analytic_derivative_on_new_arrays(
+def test_every_kind_matches_the_analytic_derivative_on_new_arrays(backend,
         backend_name: str, kind: str, dtype: str) -> None:
-    require_backend(backend_name)
+    backend(backend_name)
     direction = RNG.normal(size=4)
     spec = _spec(kind, dtype, direction)
     program = load(backend_name).prepare(spec)
@@ -79,18 +78,18 @@ def test_every_kind_matches_the_analytic_derivative_on_new_arrays(
     "seed003-output-wrt-weights-float64", "seed003-output-jacobian-wrt-input-float64",
     "seed003-output-jacobian-wrt-input-float32", "seed002-hypergradient-small-float64",
     "seed004-two-input-grad-float32", "logsumexp-float32"])
-def test_seed_and_starter_cases_pass_against_the_reference(backend_name: str,
+def test_seed_and_starter_cases_pass_against_the_reference(backend, backend_name: str,
                                                            spec_name: str) -> None:
     """Model specs run as graphs (seed 003's Jacobian through gradient.jacobian); seed 002's
     hypergradient differentiates through the framework's own grad; probes included."""
-    require_backend(backend_name)
+    backend(backend_name)
     result = check(find(spec_name), load(backend_name))
     assert result.status is Status.PASS, f"{spec_name} on {backend_name}: {result.message}"
 
 
 @pytest.mark.parametrize("backend_name", BACKENDS)
-def test_a_name_the_namespace_lacks_is_unsupported_and_named(backend_name: str) -> None:
-    require_backend(backend_name)
+def test_a_name_the_namespace_lacks_is_unsupported_and_named(backend, backend_name: str) -> None:
+    backend(backend_name)
     spec = Spec("sinc", lambda xp, x: xp.sum(xp.sinc(x)), {"x": np.linspace(0.1, 1, 3)}, ("x",))
     result = check(spec, load(backend_name))
     assert result.status is Status.UNSUPPORTED
@@ -98,8 +97,8 @@ def test_a_name_the_namespace_lacks_is_unsupported_and_named(backend_name: str) 
 
 
 @pytest.mark.parametrize("backend_name", BACKENDS)
-def test_a_disconnected_input_gets_a_zero_gradient(backend_name: str) -> None:
-    require_backend(backend_name)
+def test_a_disconnected_input_gets_a_zero_gradient(backend, backend_name: str) -> None:
+    backend(backend_name)
     spec = Spec("unused-w", lambda xp, x, w: xp.sum(x**2), {"x": np.arange(1.0, 4.0),
                                                            "w": np.ones(2)}, ("x", "w"))
     out = load(backend_name).prepare(spec)(spec.cast())

@@ -8,13 +8,12 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import require_backend
 
 from backends import FunctionBackend, load
 from conformance import timing
 from conformance.catalog import find
 from conformance.harness import in_process, run
-from conformance.report import cell
+from conformance.reports.terminal import cell
 
 
 def gradparity(*args: str) -> subprocess.CompletedProcess:
@@ -23,8 +22,8 @@ def gradparity(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("flag", [True, False])
-def test_json_and_table_have_timings_only_when_asked(tmp_path, flag: bool) -> None:
-    require_backend("autograd")
+def test_json_and_table_have_timings_only_when_asked(backend, tmp_path, flag: bool) -> None:
+    backend("autograd")
     path = tmp_path / "report.json"
     proc = gradparity("run", "-b", "autograd", "-s", "polynomial-*", "-s", "mlp-vjp-float32",
                       "--json", str(path), *(["--timings"] if flag else []))
@@ -42,8 +41,8 @@ def test_json_and_table_have_timings_only_when_asked(tmp_path, flag: bool) -> No
     assert (" x" in table_row) is flag
 
 
-def test_backend_without_forward_program_gets_a_time_but_no_ratio() -> None:
-    require_backend("autograd")
+def test_backend_without_forward_program_gets_a_time_but_no_ratio(backend) -> None:
+    backend("autograd")
     inner = load("autograd")
     spec = find("polynomial-float64")
     mine = FunctionBackend("mine", lambda s, arrays: inner.prepare(s)(arrays))
@@ -85,9 +84,8 @@ def test_rounds_are_bounded_and_alternate() -> None:
 
 @pytest.mark.parametrize("name", ["jax", "autograd", "tf-eager", "tf-graph", "pytensor", "theano"])
 @pytest.mark.parametrize("spec_name", ["mlp-vjp-float32", "seed004-two-input-grad-float64"])
-def test_forward_programs_return_the_value_alone(name: str, spec_name: str) -> None:
-    require_backend(name)
-    backend, spec = load(name), find(spec_name)
+def test_forward_programs_return_the_value_alone(backend, name: str, spec_name: str) -> None:
+    backend, spec = backend(name), find(spec_name)
     arrays = spec.cast()
     forward = backend.prepare_forward(spec)(arrays)
     full = backend.prepare(spec)(arrays)

@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import require_backend
 
 from conformance.harness import run
 from conformance.results import Status
@@ -81,8 +80,8 @@ def test_specs_lists_a_catalog_file(folder: Path) -> None:
                                                                       "my-cubic-lambda"]
 
 
-def test_run_takes_a_file_a_module_and_builtin_together(folder: Path) -> None:
-    require_backend("autograd")
+def test_run_takes_a_file_a_module_and_builtin_together(backend, folder: Path) -> None:
+    backend("autograd")
     proc = gradparity("run", "-b", "autograd", "-c", str(folder / "mine.py"), "-c", "builtin",
                       "-s", "my-cubic", "-s", "polynomial-float64", cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -135,8 +134,9 @@ def test_a_registered_catalog_is_listed_by_default_and_by_name(tmp_path: Path) -
     assert proc.stdout.split()[0] == "my-other" and len(proc.stdout.splitlines()) == 1
 
 
-def test_the_reproduction_snippet_loads_the_users_catalog(folder: Path, tmp_path: Path) -> None:
-    require_backend("autograd")
+def test_the_reproduction_snippet_loads_the_users_catalog(backend, folder: Path,
+                                                          tmp_path: Path) -> None:
+    backend("autograd")
     report = tmp_path / "out" / "report.json"
     report.parent.mkdir()
     proc = gradparity("run", "-b", "plugin_backends:Wrong", "-c", "mine.py", "-s", "my-cubic",
@@ -154,8 +154,8 @@ def test_the_reproduction_snippet_loads_the_users_catalog(folder: Path, tmp_path
     assert "x[" in proc.stdout.strip().splitlines()[-1]  # the verdict names the worst element
 
 
-def test_the_pytest_plugin_runs_a_users_catalog(folder: Path) -> None:
-    require_backend("autograd")
+def test_the_pytest_plugin_runs_a_users_catalog(backend, folder: Path) -> None:
+    backend("autograd")
     pythonpath = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     base = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
             "--gradparity-backend", "autograd"]
@@ -170,8 +170,8 @@ def test_the_pytest_plugin_runs_a_users_catalog(folder: Path) -> None:
     assert "--gradparity-catalog raises.py: line 7: SpecError: arrays['x']" in proc.stderr
 
 
-def test_spawned_workers_load_the_users_catalog_file(folder: Path) -> None:
-    require_backend("autograd")
+def test_spawned_workers_load_the_users_catalog_file(backend, folder: Path) -> None:
+    backend("autograd")
     from backends import load
 
     specs = load_catalogs([str(folder / "mine.py")]).specs

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import require_backend
 
 from backends.base import FunctionBackend
 from conformance import probes
@@ -173,8 +172,8 @@ def test_one_element_among_thousands_off_by_one_percent_fails_in_float32() -> No
 @pytest.mark.parametrize("name", ["seed002-hypergradient-float32",
                                   "seed003-output-jacobian-wrt-input-float32",
                                   "seed002-hypergradient-small-float32"])
-def test_one_percent_off_fails_where_a_fixed_atol_hid_it(name: str) -> None:
-    require_backend("autograd")
+def test_one_percent_off_fails_where_a_fixed_atol_hid_it(backend, name: str) -> None:
+    backend("autograd")
     from backends import load
 
     spec = CATALOG[name]
@@ -288,9 +287,9 @@ STARTER_AND_SEEDS = [s for s in catalog() if s.name.startswith(
 
 
 @pytest.mark.parametrize("spec", STARTER_AND_SEEDS, ids=[s.name for s in STARTER_AND_SEEDS])
-def test_a_whole_derivative_off_by_2e6_or_2e3_fails(spec: Spec) -> None:
+def test_a_whole_derivative_off_by_2e6_or_2e3_fails(backend, spec: Spec) -> None:
     """README: a whole derivative off by 2e-6 (float64) or 2e-3 (float32) fails."""
-    require_backend("autograd")
+    backend("autograd")
     from backends import load
 
     outcome = execute(load("autograd"), spec, [spec.cast()])

@@ -14,7 +14,7 @@ import pytest
 
 from backends.base import Backend, FunctionBackend
 from conformance import __version__
-from conformance.report import header
+from conformance.reports.terminal import header
 from conformance.results import Report
 
 

@@ -9,7 +9,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import require_backend
 
 pytest_plugins = ["pytester"]
 
@@ -40,9 +39,9 @@ def outcomes(pytester: pytest.Pytester, name: str, *args: str) -> dict[str, tupl
     return found
 
 
-def test_xdist_run_equals_the_serial_run(pytester: pytest.Pytester,
+def test_xdist_run_equals_the_serial_run(backend, pytester: pytest.Pytester,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    require_backend("autograd")
+    backend("autograd")
     if importlib.util.find_spec("xdist") is None:
         pytest.skip("needs pytest-xdist, which is not installed (pip install pytest-xdist)")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(

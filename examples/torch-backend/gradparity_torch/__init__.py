@@ -1,9 +1,12 @@
 """A PyTorch backend for gradparity, built on ``torch.func`` (the worked plug-in example).
 
-Catalog functions are written against a numpy-like ``xp``; :class:`TorchNumpy` gives them
-torch under numpy's names where the two differ (``axis``/``keepdims``, ``max`` returning
-values only, ``stack(axis=)``). A spec whose function still does not run on it is reported
-UNSUPPORTED, with the error, instead of failing.
+It is built on :class:`backends.FunctionalBackend`: a namespace and the five operators; the
+base class dispatches on the spec's kind, converts arrays with :meth:`TorchBackend.array` and
+:meth:`TorchBackend.to_numpy`, and hands specs a ``scan`` (a Python loop). Catalog functions
+are written against a numpy-like ``xp``; :class:`TorchNumpy` gives them torch under numpy's
+names where the two differ (``axis``/``keepdims``, ``max`` returning values only,
+``stack(axis=)``). A spec whose function still does not run on it is reported UNSUPPORTED,
+with the error, instead of failing.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Arrays, Backend, Program, split
+from backends import FunctionalBackend
+from backends.base import split
+from backends.functional import Derivatives, Objective
 from conformance.spec import Spec
 
 
@@ -45,7 +50,7 @@ class TorchNumpy:
         return self.torch.stack(list(arrays), dim=axis)
 
 
-class TorchBackend(Backend):
+class TorchBackend(FunctionalBackend):
     """``torch.func.grad_and_value``, ``jacrev``, ``jvp``, ``vjp``; HVP forward-over-reverse."""
 
     name = "torch"
@@ -54,59 +59,57 @@ class TorchBackend(Backend):
     def numerics(self) -> dict[str, str]:
         return {"device": "cpu"}
 
-    def unsupported_reason(self, spec: Spec) -> str | None:
-        import torch
+    def namespace(self) -> Any:
+        return TorchNumpy(_torch())
 
+    def inner_grad(self) -> Any:
+        return _torch().func.grad
+
+    def array(self, value: np.ndarray) -> Any:
+        return _torch().from_numpy(np.ascontiguousarray(value))
+
+    def to_numpy(self, value: Any) -> np.ndarray:
+        return value.detach().cpu().numpy()
+
+    def unsupported_reason(self, spec: Spec) -> str | None:
         reason = super().unsupported_reason(spec)
         if reason is None:
             try:  # a dry run: does fn run on torch at all?
-                with torch.no_grad():
-                    spec.evaluate(TorchNumpy(torch), _tensors(torch, spec.cast()),
-                                  grad=torch.func.grad)
+                with _torch().no_grad():
+                    self.objective(spec)(*split(spec, {n: self.array(a)
+                                                       for n, a in spec.cast().items()}))
             except (AttributeError, TypeError, RuntimeError) as exc:
                 reason = f"fn does not run on torch: {type(exc).__name__}: {exc}"
         return reason
 
-    def prepare(self, spec: Spec) -> Program:
-        import torch
-        from torch.func import grad, grad_and_value, jacrev, jvp, vjp
+    # -- the five operators (torch.func) --
 
-        xp = TorchNumpy(torch)
+    def grad(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
+        gradient, value = _torch().func.grad_and_value(lambda w: f(w, fixed))(wrt)
+        return value, gradient
 
-        def f(wrt: dict[str, Any], fixed: dict[str, Any]) -> Any:
-            return spec.evaluate(xp, {**fixed, **wrt}, grad=grad)
+    def jacobian(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
+        return f(wrt, fixed), _torch().func.jacrev(lambda w: f(w, fixed))(wrt)
 
-        def derivatives(wrt: dict[str, Any], fixed: dict[str, Any]) -> tuple[Any, dict]:
-            def of_wrt(w: dict[str, Any]) -> Any:
-                return f(w, fixed)
+    def jvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
+        jvp = _torch().func.jvp
+        return f(wrt, fixed), {
+            name: jvp(lambda w, name=name: f({**wrt, name: w}, fixed),
+                      (wrt[name],), (tangents[name],))[1]
+            for name in wrt}
 
-            if spec.kind == "grad":
-                gradient, value = grad_and_value(of_wrt)(wrt)
-                return value, gradient
-            if spec.kind == "jacobian":
-                return of_wrt(wrt), jacrev(of_wrt)(wrt)
-            if spec.kind == "jvp":
-                return of_wrt(wrt), {
-                    name: jvp(lambda w, name=name: f({**wrt, name: w}, fixed),
-                              (wrt[name],), (tangents[name],))[1]
-                    for name in wrt}
-            if spec.kind == "vjp":
-                value, pullback = vjp(of_wrt, wrt)
-                return value, pullback(cotangent)[0]
-            _, product = jvp(grad(of_wrt), (wrt,), ({n: tangents[n] for n in wrt},))
-            return of_wrt(wrt), product  # hvp
+    def vjp(self, f: Objective, wrt: dict, fixed: dict, cotangent: Any) -> Derivatives:
+        value, pullback = _torch().func.vjp(lambda w: f(w, fixed), wrt)
+        return value, pullback(cotangent)[0]
 
-        tangents = _tensors(torch, spec.cast(spec.tangents))
-        cotangent = (torch.from_numpy(spec.cast({"c": spec.cotangent})["c"])
-                     if spec.kind == "vjp" else None)
-
-        def program(arrays: Arrays) -> dict[str, np.ndarray]:
-            wrt, fixed = split(spec, _tensors(torch, arrays))
-            value, derivs = derivatives(wrt, fixed)
-            return {key: t.detach().cpu().numpy() for key, t in {"value": value, **derivs}.items()}
-
-        return program
+    def hvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
+        func = _torch().func
+        _, product = func.jvp(func.grad(lambda w: f(w, fixed)), (wrt,),
+                              ({n: tangents[n] for n in wrt},))
+        return f(wrt, fixed), product
 
 
-def _tensors(torch: Any, arrays: Arrays) -> dict[str, Any]:
-    return {name: torch.from_numpy(np.ascontiguousarray(a)) for name, a in arrays.items()}
+def _torch() -> Any:
+    import torch
+
+    return torch

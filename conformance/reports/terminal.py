@@ -1,25 +1,12 @@
-"""Turn a :class:`Report` into the terminal table (plain, or coloured with a progress bar
-on a terminal) and the JSON document; :func:`explain` is the one-case text every report shares.
-
-JSON schema (``schema_version`` 1): ``{"schema_version", "complete", "environment",
-"results": [{"spec", "backend", "status", "kind", "dtype", "diagnoses", "max_abs_error",
-"max_rel_error", "tolerance", "reference_mode", "worst", "pairwise", "message",
-"seconds", "median_call_seconds", "forward_ratio"}, ...]}`` (the last two are null without
-``--timings``), and ``"outliers": {"backends": [{"backend", "differs_from", "cases"}],
-"reference_apart": [spec, ...]}`` (see conformance.outliers). The file is written
-atomically (temporary file, then rename).
-"""
+"""The terminal table of a :class:`Report` (plain, or coloured with a progress bar on a
+terminal), its header and summary; :func:`explain` is the one-case text every report shares."""
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from conformance.diagnoses import DIAGNOSES
 from conformance.outliers import find_outliers
@@ -27,90 +14,6 @@ from conformance.results import Report, Result, Status
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-SCHEMA_VERSION = 1
-
-
-def to_json(report: Report) -> dict[str, Any]:
-    """The report as a JSON-ready dict."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "complete": report.complete,
-        "environment": report.environment,
-        "results": [r.to_json() for r in report.results],
-        "outliers": find_outliers(report).to_json(),
-    }
-
-
-def write_json(report: Report, path: str | os.PathLike[str]) -> None:
-    """Write the JSON report atomically."""
-    write_atomic(path, json.dumps(to_json(report), indent=2, allow_nan=False, default=_jsonable))
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to a temporary file, then rename it: readers never see half a report.
-
-    The file gets the mode a plain ``open`` would give (0666 less the umask), not the 0600
-    of a temporary file, so CI artifact uploaders and colleagues can read it.
-    """
-    target = Path(path)
-    fd, tmp = _temporary(target)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _temporary(target: Path) -> tuple[int, str]:
-    """A new temporary file beside ``target`` (the same directory, so the rename is atomic)."""
-    return tempfile.mkstemp(prefix=f".{target.name[:64]}.", dir=target.parent)
-
-
-def _umask() -> int:
-    """This process's umask (reading it means setting it, so it is set back at once)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def unwritable(path: str | os.PathLike[str]) -> str | None:
-    """Why :func:`write_atomic` could not write ``path``, or None when it can: tried by
-    creating (and removing) its temporary file, so a read-only place, ``/proc`` or a name
-    too long for the file system is found before a run rather than after it."""
-    target = Path(path)
-    try:
-        if not target.parent.is_dir():
-            return f"directory {target.parent} does not exist"
-        try:
-            limit = os.pathconf(target.parent, "PC_NAME_MAX")
-        except (OSError, ValueError):
-            limit = 255
-        if len(os.fsencode(target.name)) > limit:
-            return f"the file name is longer than {limit} bytes; give a shorter one"
-        if target.is_dir():
-            return "is a directory; give a file path"
-    except OSError as exc:  # a folder name too long, a loop of links ...
-        return f"cannot be used ({exc.strerror or exc})"
-    try:
-        fd, tmp = _temporary(target)
-    except OSError as exc:
-        return f"cannot create a file in {target.parent} ({exc.strerror or exc})"
-    os.close(fd)
-    os.unlink(tmp)
-    if target.exists() and not os.access(target, os.W_OK):
-        return "not writable"
-    return None
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
 
 def cell(result: Result) -> str:
     """One table cell: the status and, when numbers were compared, the max relative error."""

@@ -13,7 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from conformance.report import SCHEMA_VERSION
+from conformance.reports.json import SCHEMA_VERSION
 from conformance.results import Report, Result, Status, Worst
 
 #: Result fields holding a number (or null); JSON writes NaN and infinities as text.

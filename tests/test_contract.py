@@ -12,12 +12,11 @@ import json
 import numpy as np
 import planted_faults
 import pytest
-from conftest import require_backend
 
 from conformance.catalog.starter import starter_specs
+from conformance.contract import Foreign, contract_violation, portable
 from conformance.harness import in_process, run
-from conformance.outputs import Foreign, contract_violation, portable
-from conformance.report import to_json, write_json
+from conformance.reports.json import to_json, write_json
 from conformance.results import Status
 from conformance.workers import WorkerOptions, in_workers
 
@@ -42,15 +41,15 @@ SPECS = ("polynomial-float64", "logsumexp-float64")
 
 
 @pytest.fixture(scope="module")
-def specs():
-    require_backend("autograd")
+def specs(backend):
+    backend("autograd")
     return [s for s in starter_specs() if s.name in SPECS]
 
 
 @pytest.fixture(scope="module")
-def worker_report(specs):
+def worker_report(backend, specs):
     """All liars at once, each in its own worker."""
-    require_backend("jax")
+    backend("jax")
     liars = [planted_faults.liar(lie) for lie in EXPECTED]
     return run(specs, liars, executor=in_workers(WorkerOptions(jobs=2, timeout=60)))
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from conformance.report import aligned, cell, counts, explain, write_atomic
+from conformance.reports.files import write_atomic
+from conformance.reports.terminal import aligned, cell, counts, explain
 from conformance.results import Report, Result, Status
 
 MERGE_SCHEMA_VERSION = 1
@@ -232,7 +233,7 @@ def write_json(board: Scoreboard, path: str | os.PathLike[str]) -> None:
 
 def render_html(board: Scoreboard) -> str:
     """The merged scoreboard as one self-contained page, in the style of ``run --html``."""
-    from conformance import html_report as html
+    from conformance.reports import html
 
     labels = [f"{c.backend} [{n}]" for n, c in enumerate(board.columns, 1)]
     per_column = [(label, [v.result for _, cells in board.rows if (c := cells[i])
@@ -259,7 +260,7 @@ def render_html(board: Scoreboard) -> str:
 
 
 def _cell_html(c: Cell | None) -> str:
-    from conformance import html_report as html
+    from conformance.reports import html
 
     if c is None:
         return html.cell_html(None)

@@ -1,7 +1,7 @@
 """A static scoreboard page: the spec x backend grid coloured by status, counts per backend.
 
 One self-contained file (inline CSS, no script, no external URL) that any browser opens
-from disk. Hovering a cell shows the whole case (:func:`conformance.report.explain`);
+from disk. Hovering a cell shows the whole case (:func:`conformance.reports.terminal.explain`);
 clicking it unfolds the same text in place. Every status has its own colour and its name
 is written in the cell, so SKIPPED and UNSUPPORTED can never pass for PASS.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from html import escape
 
-from conformance.report import cell, counts, explain, grid, header, summary, write_atomic
+from conformance.reports.files import write_atomic
+from conformance.reports.terminal import cell, counts, explain, grid, header, summary
 from conformance.results import Report, Result, Status
 
 #: Background and text colour of each status (also the legend's order).

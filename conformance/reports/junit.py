@@ -13,7 +13,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 
-from conformance.report import explain, write_atomic
+from conformance.reports.files import write_atomic
+from conformance.reports.terminal import explain
 from conformance.results import Report, Result, Status
 
 #: The JUnit element each non-passing status becomes.
