@@ -54,7 +54,8 @@ class JaxBackend(FunctionalBackend):
 
     def numerics(self) -> dict[str, str]:
         return {"jax_enable_x64": "True", "jax_default_matmul_precision": "highest",
-                "compilation_cache": compilation_cache_dir() or "off"}
+                # on or off, not where: a path would split one environment into many in merge
+                "compilation_cache": "on" if compilation_cache_dir() else "off"}
 
     def namespace(self) -> Any:
         return _jax().numpy
