@@ -88,8 +88,9 @@ def _parser() -> argparse.ArgumentParser:
                     "runs in its own worker process; a crash or hang becomes an ERROR row. "
                     "Exit code: 0 when nothing FAILs or ERRORs, 1 otherwise, 2 for bad "
                     "arguments, 3 when the run was interrupted (Ctrl-C, SIGTERM; the report "
-                    "is still written, with the cases not run marked NOT_RUN), 5 when nothing "
-                    "was checked (every case SKIPPED or UNSUPPORTED).")
+                    "is still written, with the cases not run marked NOT_RUN), 4 when nothing "
+                    "failed but some case is INCONCLUSIVE (the reference could not judge it), "
+                    "5 when nothing was checked (every case SKIPPED or UNSUPPORTED).")
     run.add_argument("--backend", "-b", action="append", metavar="NAME",
                      help="a built-in or plug-in backend name, or package.module:ClassName; "
                           "repeat for several (default: every known backend; those not "
