@@ -44,3 +44,14 @@ def test_import_time_reports_no_framework_loaded() -> None:
     out = smoke("import_time.py")
     assert "frameworks loaded by 'import conformance, backends': []" in out
     assert "frameworks loaded by 'gradparity backends': []" in out
+
+
+def test_reference_accuracy_says_whether_every_bound_covers_the_true_error() -> None:
+    out = smoke("reference_accuracy.py")
+    assert "the claimed bound fails to cover the true error on: none" in out
+
+
+def test_sensitivity_prints_a_row_per_case_and_the_goal_line(backend) -> None:
+    backend("autograd")
+    out = smoke("sensitivity.py")
+    assert "polynomial-float64" in out and "whole-derivative goal" in out
