@@ -58,45 +58,40 @@ def test_keras3_backends_pass_the_seeds_and_the_model_catalog() -> None:
     assert passed == set(names)
 
 
-def _in_one_process(code: str) -> subprocess.CompletedProcess:
+#: Two engines in one process: the first prepares (and calls) a seed spec, the second must
+#: refuse with a clear error. (first, second, what the process must print, modules needed)
+ENGINE_CONFLICTS = [
+    ("keras-jax", "keras-tf", "KerasEngineError Keras 3 is already running on 'jax'",
+     ("keras", "jax", "tensorflow")),
+    ("keras-tf", "tf-eager", "False\nKeras3Error TensorFlow was imported with Keras 3",
+     ("keras", "tensorflow", "tf_keras")),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "expected", "modules"), ENGINE_CONFLICTS,
+                         ids=[f"{c[0]}-then-{c[1]}" for c in ENGINE_CONFLICTS])
+def test_a_second_engine_in_one_process_is_a_clear_error(first, second, expected,
+                                                         modules) -> None:
+    """Keras 3 on another engine, or tf-keras after Keras 3's TensorFlow: KerasEngineError
+    or Keras3Error, saying what to set (and keras-tf never sets TF_USE_LEGACY_KERAS)."""
+    if not all(importlib.util.find_spec(m) for m in modules):
+        pytest.skip(f"needs {', '.join(modules)}")
     env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND",
                                                              "TF_USE_LEGACY_KERAS")}
     env["PYTHONPATH"] = os.pathsep.join(sys.path)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, env=env, timeout=300)
-
-
-def test_a_second_keras3_engine_in_one_process_is_a_clear_error() -> None:
-    if not (_installed("keras-jax") and _installed("keras-tf")):
-        pytest.skip("needs keras with jax and tensorflow")
-    proc = _in_one_process('''
-        from backends import load
-        from conformance.catalog.seeds import seed_specs
-        spec = next(s for s in seed_specs() if s.name.startswith("seed003-output-wrt"))
-        load("keras-jax").prepare(spec)({n: a for n, a in spec.cast().items()})
-        try:
-            load("keras-tf").prepare(spec)
-        except Exception as exc:
-            print(type(exc).__name__, exc)
-    ''')
-    assert "KerasEngineError Keras 3 is already running on 'jax'" in proc.stdout, \
-        proc.stderr[-2000:]
-
-
-def test_tf_keras_after_keras_tf_in_one_process_is_a_clear_error() -> None:
-    if not (_installed("keras-tf") and importlib.util.find_spec("tf_keras")):
-        pytest.skip("needs keras, tensorflow and tf-keras")
-    proc = _in_one_process('''
+    code = textwrap.dedent(f"""
         import os
         from backends import load
         from conformance.catalog.seeds import seed_specs
         spec = next(s for s in seed_specs() if s.name.startswith("seed003-output-wrt"))
-        load("keras-tf").prepare(spec)(spec.cast())
-        print("TF_USE_LEGACY_KERAS" in os.environ)
+        load({first!r}).prepare(spec)(spec.cast())
+        if {first!r} == "keras-tf":
+            print("TF_USE_LEGACY_KERAS" in os.environ)
         try:
-            load("tf-eager").prepare(spec)
+            load({second!r}).prepare(spec)
         except Exception as exc:
             print(type(exc).__name__, exc)
-    ''')
-    assert "False\nKeras3Error TensorFlow was imported with Keras 3" in proc.stdout, \
-        proc.stderr[-2000:]
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert expected in proc.stdout, proc.stderr[-2000:]
