@@ -19,7 +19,7 @@ import numpy as np
 from conformance.probes import MOVED, References
 from conformance.reference import compute_reference, one_sided
 from conformance.spec import Spec
-from conformance.tolerance import TOLERANCES, Comparison, compare, output_scale
+from conformance.tolerance import TOLERANCES, Comparison, allowed, compare
 
 
 @dataclass
@@ -255,7 +255,6 @@ def from_weights(evidence: Evidence) -> Finding | None:
     if "perturbed" not in outputs or not (evidence.failed or evidence.probe_failed):
         return None
     before, after = evidence.references["base"], evidence.references["perturbed"]
-    rtol, floor = TOLERANCES[spec.dtype]["rtol"], TOLERANCES[spec.dtype]["floor"]
     stale = []
     for key in ("value", *spec.wrt):
         if key == "value":
@@ -267,9 +266,7 @@ def from_weights(evidence: Evidence) -> Finding | None:
             got0 = before.observe(spec, key, outputs["base"][key])
             got1 = after.observe(spec, key, outputs["perturbed"][key])
         ref_move = np.abs(np.asarray(ref1) - ref0)
-        scale = output_scale(ref0, 0.0)
-        tolerance = rtol * np.abs(ref0) + floor * scale + 2 * noise
-        if not np.any(ref_move > MOVED * tolerance):
+        if not np.any(ref_move > MOVED * allowed(ref0, noise, spec.dtype)):
             continue  # the reference itself did not clearly move: nothing to learn here
         with np.errstate(invalid="ignore"):
             moved = _largest(np.asarray(got1, dtype=np.float64) - np.asarray(got0, np.float64))

@@ -19,7 +19,7 @@ import numpy as np
 
 from conformance.reference import Reference, compute_reference
 from conformance.spec import Spec, SpecError
-from conformance.tolerance import TOLERANCES, output_scale
+from conformance.tolerance import allowed
 
 #: Sizes of the weight perturbation tried in turn, relative to each weight array's spread.
 PERTURBATIONS = (0.25, 1.0, 4.0)
@@ -59,11 +59,9 @@ def perturbed_params(spec: Spec, amount: float = PERTURBATIONS[0]
 def moved_enough(spec: Spec, before: Reference, after: Reference) -> bool:
     """Whether some derivative element moved by ``MOVED`` times its tolerance."""
     for name in spec.wrt:
-        scale = output_scale(before.expected[name], 0.0)
-        rtol, floor = TOLERANCES[spec.dtype]["rtol"], TOLERANCES[spec.dtype]["floor"]
-        allowed = (rtol * np.abs(before.expected[name]) + floor * scale
-                   + 2 * (before.uncertainty[name] + after.uncertainty[name]))
-        if np.any(np.abs(after.expected[name] - before.expected[name]) > MOVED * allowed):
+        limit = MOVED * allowed(before.expected[name],
+                                before.uncertainty[name] + after.uncertainty[name], spec.dtype)
+        if np.any(np.abs(after.expected[name] - before.expected[name]) > limit):
             return True
     return False
 

@@ -70,6 +70,17 @@ class Comparison:
     uncertain: tuple[float, list[int]] | None = None
 
 
+def allowed(expected: np.ndarray, uncertainty: np.ndarray | float, dtype: str,
+            scale: float | None = None) -> np.ndarray:
+    """Each element's allowance (module docstring, without the value's noise term):
+    ``rtol * |ref| + floor * scale + UNCERTAINTY_FACTOR * uncertainty``."""
+    expected = np.asarray(expected, dtype=np.float64)
+    rtol, floor = TOLERANCES[dtype]["rtol"], TOLERANCES[dtype]["floor"]
+    if scale is None:
+        scale = output_scale(expected, 0.0)
+    return rtol * np.abs(expected) + floor * scale + UNCERTAINTY_FACTOR * np.asarray(uncertainty)
+
+
 def output_scale(expected: np.ndarray, fallback: float) -> float:
     """The scale of one output: its largest |ref|, or ``fallback`` where it is all zero."""
     largest = float(np.max(np.abs(expected))) if np.size(expected) else 0.0
