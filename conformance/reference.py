@@ -180,7 +180,8 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
         estimates = settle([f.along(f.embed(n, tangents[n])) for n in spec.wrt])
         expected = {n: e[0] for n, e in zip(spec.wrt, estimates)}
         uncertainty = {n: e[1] for n, e in zip(spec.wrt, estimates)}
-        return Reference(value, "full", expected, uncertainty, {}, f.calls, arrays64, scalarize)
+        return Reference(value, "full", expected, uncertainty, {}, f.calls, arrays64, scalarize,
+                         _value_noise(spec, arrays64, value))
 
     tangent, tangent_scale = None, 1.0
     if spec.kind == "hvp":
