@@ -16,6 +16,8 @@ Markers (HTML comments, invisible on the site and on GitHub), each right before 
   example NAME prints on stdout, or, when the block
   starts with ``$ ``, each ``$ command`` (``gradparity`` is this checkout's CLI; pipes
   work) followed by its stdout.
+- ``<!-- sample: NAME -->`` before a fence: text a test of its own checks (a JSON report's
+  fields, a line of output made in a test), left as it is here.
 - ``<!-- generated: NAME -->`` ... ``<!-- /generated: NAME -->``: Markdown written by the
   function of that name in :data:`GENERATORS` (the conventions matrix, the op-catalog counts).
 
@@ -47,7 +49,7 @@ DOCS = ROOT / "docs"
 #: pins numpy 1.23), merged into the matrix; see docs/guide/conventions.md to refresh them.
 CONVENTION_REPORTS = sorted((DOCS / "data").glob("conventions-*.json"))
 
-MARKER = re.compile(r"^(?P<indent>[ \t]*)<!-- (?P<kind>example|fragment|output|generated)"
+MARKER = re.compile(r"^(?P<indent>[ \t]*)<!-- (?P<kind>example|fragment|output|generated|sample)"
                     r"(?::\s*(?P<name>[\w.-]+))?(?P<attrs>(?:\s+\w+=\S+)*)\s*-->[ \t]*$", re.M)
 FENCE = re.compile(r"\s*\n(?P<indent>[ \t]*)```(?P<lang>\w*)\n(?P<body>.*?)\n(?P=indent)```",
                    re.S)
@@ -283,7 +285,7 @@ def _same_number(shown: str, got: str) -> bool:
         return True  # a measured figure (an error, a bound): machine-dependent
     if "." not in shown and "." not in got:
         return shown == got  # a count
-    digits = min(len(n.split(".")[1]) if "." in n else 0 for n in (shown, got))
+    digits = max(len(n.split(".")[1]) if "." in n else 0 for n in (shown, got))
     return abs(float(shown) - float(got)) <= 1.5 * 10.0 ** -digits
 
 

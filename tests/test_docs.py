@@ -9,6 +9,7 @@ The blocks are the marked ones of ``docs/generate.py`` (its docstring lists the 
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from backends.registry import known
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("docs_generate", ROOT / "docs" / "generate.py")
-generate = importlib.util.module_from_spec(_spec)
+generate = sys.modules["docs_generate"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(generate)
 DOCS = generate.collect()
 #: The outputs an example prints are checked with the example; the others are run here.
@@ -95,6 +96,17 @@ def test_output_is_what_this_checkout_prints(block, backend) -> None:
 @pytest.mark.parametrize("block", DOCS.of("output"), ids=ids(DOCS.of("output")))
 def test_every_status_shown_agrees_with_its_figures(block) -> None:
     assert generate.cell_problems(block.text) == []
+
+
+def test_json_report_sample_has_the_fields_a_report_has() -> None:
+    from conformance.reports.json import to_json
+    from conformance.results import Report, Result, Status
+
+    sample = json.loads(DOCS.named("sample", "json-report").text)
+    real = to_json(Report([Result("s", "b", Status.PASS)], {}))
+    assert set(sample) == set(real), "docs/reference/json.md shows other top-level fields"
+    assert set(sample["results"][0]) == set(real["results"][0]), (
+        "docs/reference/json.md shows other result fields than a report has")
 
 
 def test_figure_blind_comparison() -> None:
