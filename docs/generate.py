@@ -46,12 +46,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 #: Results of the conventions cases from environments other than this one (Theano's: it
-#: pins numpy 1.23), merged into the matrix; see docs/guide/conventions.md to refresh them.
-CONVENTION_REPORTS = sorted((DOCS / "data").glob("conventions-*.json"))
+#: pins numpy 1.23), merged into the matrix; docs/guide/conventions.md says how to refresh.
+CONVENTION_REPORTS = "data/conventions-*.json"
 
 MARKER = re.compile(r"^(?P<indent>[ \t]*)<!-- (?P<kind>example|fragment|output|generated|sample)"
                     r"(?::\s*(?P<name>[\w.-]+))?(?P<attrs>(?:\s+\w+=\S+)*)\s*-->[ \t]*$", re.M)
-FENCE = re.compile(r"\s*\n(?P<indent>[ \t]*)```(?P<lang>\w*)\n(?P<body>.*?)\n(?P=indent)```",
+FENCE = re.compile(r"\s*\n(?P<indent>[ \t]*)```\w*\n(?P<body>.*?)\n(?P=indent)```",
                    re.S)
 PYTHON_FENCE = re.compile(r"^(?P<indent>[ \t]*)```python\n", re.M)
 
@@ -68,7 +68,6 @@ class Block:
     end: int
     text: str
     indent: str = ""
-    lang: str = ""
 
     @property
     def needs(self) -> list[str]:
@@ -117,7 +116,7 @@ def parse(path: Path) -> Iterator[Block]:
         indent = fence.group("indent")
         body = "\n".join(line.removeprefix(indent) for line in fence.group("body").split("\n"))
         yield Block(path, m.group("kind"), name, attrs, fence.start("body"),
-                    fence.end("body"), body + "\n", indent, fence.group("lang"))
+                    fence.end("body"), body + "\n", indent)
 
 
 def collect() -> Docs:
@@ -166,7 +165,7 @@ def install_torch_plugin(into: Path) -> Path:
 
 
 #: Named preparations an output block may ask for (``setup=NAME``): each gets a scratch
-#: folder and returns folders to put on PYTHONPATH.
+#: folder and returns a folder to put on PYTHONPATH.
 SETUPS: dict[str, Callable[[Path], Path]] = {"torch-plugin": install_torch_plugin}
 
 
@@ -225,10 +224,10 @@ def conventions_matrix() -> str:
     from conformance.reports.read import read_report
     from conformance.results import Report, Status
 
-    installed = [load(n) for n in known() if not load(n).missing_modules()]
+    installed = [b for b in map(load, known()) if not b.missing_modules()]
     report, specs = run_conventions(installed)
     results = list(report.results)
-    for path in CONVENTION_REPORTS:
+    for path in sorted(DOCS.glob(CONVENTION_REPORTS)):
         results += [r for r in read_report(path).results if r.spec in {s.name for s in specs}]
     answering = {r.backend for r in results if r.status is Status.CONVENTION}
     kept = [r for r in results if r.backend in answering]

@@ -16,13 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import docs_generate
 
 from backends.registry import known
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("docs_generate", ROOT / "docs" / "generate.py")
-generate = sys.modules["docs_generate"] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(generate)
+generate = docs_generate()
 DOCS = generate.collect()
 #: The outputs an example prints are checked with the example; the others are run here.
 SESSIONS = [b for b in DOCS.blocks
