@@ -12,7 +12,7 @@ Rules every adapter keeps (a plug-in author's checklist):
 * Optional: ``prepare_forward(spec)`` returns a program of the value alone (used only by
   ``run --timings`` for its derivative/forward ratio).
 * Optional program hooks, read after every call: ``trace_count()``, ``graph_op_count()``,
-  ``weights_in_use()`` (see ``conformance.harness.HOOKS`` and README's contract section).
+  ``weights_in_use()`` (see ``conformance.harness.HOOKS`` and docs/plugins/contract.md).
 * Optional: ``namespace()`` returns the numpy-like module function specs run on; a name a
   spec's ``fn`` reads that it lacks makes the case UNSUPPORTED (``backends._namespace``).
 * A framework that cannot compute a spec at run time (no derivative rule for an op) is

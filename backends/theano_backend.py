@@ -3,8 +3,8 @@
 Hessian-vector product, one ``theano.function`` per spec.
 
 The shared symbolic-graph logic is in :mod:`backends._theano_like`. Theano needs the numpy
-of its time (its own environment: ``tox -e theano``, README "Theano env"), and three
-settings on today's Python, made by :func:`theano` before the import:
+of its time (its own environment: ``tox -e theano``, docs/reference/backends.md, "Theano
+env"), and three settings on today's Python, made by :func:`theano` before the import:
 
 * ``THEANO_FLAGS`` gets ``blas.ldflags=`` (without it the import fails on
   ``numpy.distutils.__config__.blas_opt_info``; Theano then uses its NumPy C-API BLAS) and

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from conformance.results import Report
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
-#: Nothing failed, but the reference could not judge some case (see README, Exit codes).
+#: Nothing failed, but the reference could not judge some case (docs/reference/statuses.md).
 EXIT_INCONCLUSIVE = 4
 #: Nothing was checked (every case SKIPPED or UNSUPPORTED), as pytest's "no tests ran".
 EXIT_NOTHING_CHECKED = 5
@@ -154,7 +154,8 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json",
                        help="reports written by 'gradparity run --json'")
     merge.add_argument("--json", metavar="PATH", type=Path,
-                       help="also write the merged scoreboard as JSON (schema in README)")
+                       help="also write the merged scoreboard as JSON "
+                            "(schema: docs/guide/merge-diff.md)")
     merge.add_argument("--html", metavar="PATH", type=Path,
                        help="also write the merged scoreboard as a self-contained HTML page")
     diff = commands.add_parser(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -13,6 +17,16 @@ from backends import Backend, load
 def installed(name: str) -> bool:
     """Whether the modules backend ``name`` requires are installed (found, not imported)."""
     return not load(name).missing_modules()
+
+
+@cache
+def docs_generate() -> ModuleType:
+    """``docs/generate.py`` (the docs' example runner, a script rather than a package)."""
+    path = Path(__file__).resolve().parent.parent / "docs" / "generate.py"
+    spec = importlib.util.spec_from_file_location("docs_generate", path)
+    module = sys.modules["docs_generate"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
 """The conventions matrix: every backend's answer at non-differentiable points is recorded
-(CONVENTION with its values), never judged, and README shows the matrix this test produces."""
+(CONVENTION with its values), never judged (docs/guide/conventions.md shows the matrix;
+tests/test_docs.py checks it is current)."""
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +13,10 @@ import pytest
 from conftest import installed
 
 from backends import load
-from conformance.conventions import convention_cases, markdown, run_conventions
+from conformance.conventions import convention_cases, run_conventions
 from conformance.reports.json import to_json
 from conformance.results import Status
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 BUILTIN = ["tf-eager", "tf-graph", "jax", "autograd"]  # the CLI's column order (registry)
 INSTALLED = [b for b in BUILTIN if installed(b)]
 
@@ -63,18 +62,6 @@ def test_every_answer_is_recorded_or_unsupported_with_reason(matrix) -> None:
     data = json.loads(json.dumps(to_json(report), allow_nan=False))
     nan = [r for r in data["results"] if r["spec"] == "convention-norm-at-0"]
     assert all(r["convention_values"]["x"] == ["nan"] * 3 for r in nan)
-
-
-def test_readme_shows_the_matrix_this_run_produces(matrix) -> None:
-    if INSTALLED != BUILTIN:
-        pytest.skip("README's matrix has all four built-in backends; some are not installed")
-    report, specs = matrix
-    found = re.search(r"<!-- conventions-matrix -->\n(.*?)<!-- /conventions-matrix -->",
-                      README.read_text(), re.S)
-    assert found, "README has no conventions matrix block"
-    assert found.group(1) == markdown(report, specs), \
-        "README's conventions matrix is stale: regenerate it with " \
-        "gradparity conventions --markdown PATH and paste it between the markers"
 
 
 def test_conventions_command_writes_markdown_and_html(tmp_path: Path) -> None:

@@ -82,7 +82,10 @@ def test_pairwise_agreement_is_reported(backend) -> None:
     backend("jax")
     report = run(SPECS[:1], [load("jax"), load("autograd")])
     jax_row = next(r for r in report.results if r.backend == "jax")
-    assert set(jax_row.pairwise) == {"autograd"} and jax_row.pairwise["autograd"] < 1e-12
+    assert set(jax_row.pairwise) == {"autograd"}
+    # two correct answers differ by rounding, which varies between machines: within the
+    # allowance, not below a figure measured on one of them
+    assert 0 <= jax_row.pairwise["autograd"] <= jax_row.tolerance["allowed"]
 
 
 def test_jax_programs_trace_once_for_new_values(backend) -> None:

@@ -4,8 +4,6 @@ fast backends; missing functions and missing derivative rules are UNSUPPORTED, n
 from __future__ import annotations
 
 import collections
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +14,6 @@ from conformance.harness import check, run
 from conformance.reports.terminal import coverage
 from conformance.results import Status
 from conformance.spec import Spec
-
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_catalog_has_200_op_cases_in_every_family_with_unique_names() -> None:
@@ -88,25 +84,3 @@ def test_op_gradients_match_analytic_derivatives(backend) -> None:
         expected = spec.arrays["w"] * derivative(spec.arrays["x"])
         np.testing.assert_allclose(answer["x"], expected, rtol=1e-12)
 
-
-def family_table() -> str:
-    """README's table of the op catalog: per family, how many ops and how many cases."""
-    lines = ["| family | ops (with variants: sum, sum along an axis, ...) | cases |",
-             "| --- | --- | --- |"]
-    for family in OP_FAMILIES:
-        cases = [s for s in op_specs() if s.tags[1] == f"op-{family}"]
-        ops = {"-".join(s.name.split("-")[2:-2]) for s in cases}
-        lines.append(f"| {family} | {len(ops)} | {len(cases)} |")
-    total_ops = len({"-".join(s.name.split("-")[1:-2]) for s in op_specs()})
-    lines.append(f"| all | {total_ops} | {len(op_specs())} |")
-    return "\n".join(lines) + "\n"
-
-
-@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.0.0",
-                    reason="README counts the catalog numpy 2 builds (numpy 1.x lacks the "
-                           "array-API names such as asin)")
-def test_readme_family_table_is_current() -> None:
-    found = re.search(r"<!-- op-catalog-families -->\n(.*?)<!-- /op-catalog-families -->",
-                      README.read_text(), re.S)
-    assert found, "README has no op-catalog family table"
-    assert found.group(1) == family_table()

@@ -10,14 +10,13 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import docs_generate
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "torch-backend"
 #: The two 784-input hypergradients take 25 s; their 12-input twins run the same code.
 SLOW = "not (hypergradient-float64 or hypergradient-float32)"
 
@@ -29,13 +28,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
                         ("setuptools", "pip install setuptools (builds the example)")):
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"the torch example needs {module}, which is not installed ({why})")
-    base = tmp_path_factory.mktemp("torch-example")
-    source, target = base / "source", base / "site"
-    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                           "--no-build-isolation", "--target", str(target), str(source)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, f"pip could not install the example:\n{proc.stderr}"
+    target = docs_generate().install_torch_plugin(tmp_path_factory.mktemp("torch-example"))
     return {**os.environ, "PYTHONPATH": os.pathsep.join(
         filter(None, [str(target), os.environ.get("PYTHONPATH")]))}
 

@@ -7,7 +7,6 @@ import importlib.metadata
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,16 +43,6 @@ def test_backends_listing_has_a_header_and_aligned_columns() -> None:
     assert_aligned(lines)
     names = [line.split()[0] for line in lines[2:]]
     assert names[:4] == ["tf-eager", "tf-graph", "jax", "autograd"]
-
-
-def test_readme_backends_listing_is_laid_out_the_same_way() -> None:
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    block = re.search(r"<!-- readme-output: backends -->\s*```\n(.*?)```", text, re.S)
-    assert block, "README has no output marked 'backends'"
-    command, *lines = [line.removeprefix("   ") for line in block.group(1).splitlines()
-                       if line.strip()]
-    assert command == "$ gradparity backends"
-    assert_aligned(lines)
 
 
 def environment(versions: dict[str, str], numerics: dict[str, str]) -> dict:

@@ -42,8 +42,8 @@ class Format:
 #: ``gradparity run``'s report files, by option name, in the order ``--help`` lists them.
 FORMATS: dict[str, Format] = {
     "json": Format("conformance.reports.json:write_json",
-                   "also write the JSON report (schema in README) to PATH; like --junit and "
-                   "--html, checked before the run (writable, not the file of another "
+                   "also write the JSON report (schema: docs/reference/json.md) to PATH; like "
+                   "--junit and --html, checked before the run (writable, not the file of another "
                    "report)"),
     "junit": Format("conformance.reports.junit:write_junit",
                     "also write JUnit XML (one test case per result) to PATH, for CI"),

@@ -251,7 +251,7 @@ def header(report: Report) -> str:
     lines.append("tolerances: " + "; ".join(
         f"{d} " + " ".join(f"{k}={t[k]:g}" for k in ("rtol", "floor", "atol") if k in t)
         for d, t in tols.items())
-        + " (per element, relative to the output's scale; see README, Tolerances)")
+        + " (per element, relative to the output's scale; see docs/reference/tolerances.md)")
     for name, info in env.get("backends", {}).items():
         missing = [m for m, v in info["versions"].items() if v == "not installed"]
         if missing:  # its pinned numerics would never apply
