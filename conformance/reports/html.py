@@ -15,7 +15,7 @@ import os
 from html import escape
 
 from conformance.reports.files import write_atomic
-from conformance.reports.plots import JUDGED, error_plot, timing_chart
+from conformance.reports.plots import error_plot, plotted, timing_chart
 from conformance.reports.terminal import cell, counts, explain, grid, header, summary
 from conformance.results import Report, Result, Status
 
@@ -135,23 +135,23 @@ def plots(backends: list[str], specs: list[tuple[str, list[Result | None]]]) -> 
         tuple[str, str]]:
     """The plot sections: error/allowed per backend (those with a judged case; the others
     named in one line), and seconds per call when the run was timed."""
-    plotted, left_out = [], []
+    drawn, left_out = [], []
     for j, backend in enumerate(backends):
         column = [results[j] for _, results in specs]
-        if any(r is not None and r.status in JUDGED for r in column):
-            plotted.append(error_plot(backend, column, COLOURS))
+        if any(plotted(r) for r in column):
+            drawn.append(error_plot(backend, column, COLOURS))
         else:
             left_out.append(backend)
     if left_out:
-        plotted.append(f"<p>Not plotted, no case judged on numbers: "
+        drawn.append(f"<p>Not plotted, no case judged on numbers: "
                        f"{escape(', '.join(left_out))}.</p>")
-    sections = [("Error / allowed per case", "<p>One point per judged case (PASS, FAIL, "
-                 "INCONCLUSIVE, CONVENTION), coloured by status, at its error over the error "
-                 "allowed at the worst element, on a log scale: above the dashed line at 1 a "
-                 "case fails. The top band holds NaN and infinite errors, and FAILs whose "
-                 "numbers were within tolerance (failed by a probe or a diagnosis); the "
-                 "bottom one exact answers (zero error). Hover over a point for the "
-                 "case.</p>\n" + "\n".join(plotted))]
+    sections = [("Error / allowed per case", "<p>One point per case judged against the "
+                 "reference (PASS, FAIL, INCONCLUSIVE, CONVENTION), coloured by status, at "
+                 "its error over the error allowed at the worst element, on a log scale: "
+                 "above the dashed line at 1 a case fails. The top band holds NaN and "
+                 "infinite errors, and FAILs whose numbers were within tolerance (failed by "
+                 "a probe or a diagnosis); the bottom one exact answers (zero error). Hover "
+                 "over a point for the case.</p>\n" + "\n".join(drawn))]
     if chart := timing_chart(backends, specs):
         sections.append(("Time per case", chart))
     return sections

@@ -4,10 +4,10 @@ Written by a small SVG writer (:class:`Svg`), no plotting library: the page stay
 self-contained file that needs no script and no network to be drawn. Each point carries a
 ``<title>`` (the browser shows it on hover) and ``data-spec`` / ``data-status`` attributes.
 
-:func:`error_plot` draws one backend's judged cases (those with a verdict on numbers) against
-the case's position in the report, on a log axis of *error / allowed* at the worst element:
-the line at 1 is the tolerance, FAIL lies above it. Values a log axis cannot hold have bands
-of their own: a zero error at the bottom; NaN, infinity, and a FAIL whose judged numbers were
+:func:`error_plot` draws one backend's judged cases (:func:`plotted`) against the case's
+position in the report, on a log axis of *error / allowed* at the worst element: the line
+at 1 is the tolerance, FAIL lies above it. Values a log axis cannot hold have bands of their
+own: a zero error at the bottom; NaN, infinity, and a FAIL whose judged numbers were
 within tolerance (failed by a probe or a diagnosis) at the top, in the FAIL zone.
 """
 
@@ -21,7 +21,7 @@ from html import escape
 from conformance.reports.terminal import duration
 from conformance.results import Result, Status
 
-#: Statuses whose results are verdicts on numbers, and so are plotted.
+#: Statuses whose results can be verdicts on numbers.
 JUDGED: tuple[Status, ...] = (Status.PASS, Status.FAIL, Status.INCONCLUSIVE, Status.CONVENTION)
 #: At most this many labelled decades on a log axis.
 MAX_TICKS = 8
@@ -70,6 +70,14 @@ def ratio(result: Result) -> float | None:
     if result.max_rel_error is not None and isinstance(allowed, int | float) and allowed > 0:
         return result.max_rel_error / allowed
     return None
+
+
+def plotted(result: Result | None) -> bool:
+    """Whether the error plot shows ``result``: a case judged against the reference (PASS,
+    FAIL, INCONCLUSIVE, a CONVENTION with numbers), or any FAIL (one found by a diagnosis
+    alone goes in the top band). A CONVENTION at the kink itself has no error to plot."""
+    return result is not None and result.status in JUDGED and (
+        result.status is Status.FAIL or ratio(result) is not None)
 
 
 @dataclass(frozen=True)
@@ -132,7 +140,7 @@ def error_plot(backend: str, results: Sequence[Result | None],
     """One backend's error/allowed per case as an inline ``<svg>``; ``results`` holds its
     result for each case of the report, in report order (None where it has none), so the
     plots of all backends share one x axis. ``colours``: status -> (fill, stroke)."""
-    judged = [(k, r) for k, r in enumerate(results) if r is not None and r.status in JUDGED]
+    judged = [(k, r) for k, r in enumerate(results) if r is not None and plotted(r)]
     ratios = {k: ratio(r) for k, r in judged}
     svg = Svg(WIDTH, HEIGHT, f"error / allowed per case on {backend}")
     top, bottom = TOP + BAND, HEIGHT - BOTTOM - BAND
