@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import time
 
 from backends.autograd_backend import AutogradBackend
 from backends.base import Backend, Program
@@ -43,8 +44,8 @@ class GradOnly(AutogradBackend):
 
 class Crashes(AutogradBackend):
     """Autograd, except that it kills its process on two specs as a broken native extension
-    would: a segmentation fault (reading address 0) on ``polynomial-float32`` and
-    ``os.abort()`` on ``rosenbrock-hvp-float32``."""
+    would, a segmentation fault (reading address 0) on ``polynomial-float32`` and
+    ``os.abort()`` on ``rosenbrock-hvp-float32``, and hangs on ``logsumexp-float32``."""
 
     name = "crashes"
 
@@ -53,6 +54,8 @@ class Crashes(AutogradBackend):
             ctypes.string_at(0)
         if spec.name == "rosenbrock-hvp-float32":
             os.abort()
+        if spec.name == "logsumexp-float32":
+            time.sleep(3600)
         return super().prepare(spec)
 
 

@@ -203,6 +203,15 @@ def test_isolation_from_the_ini_file_and_its_judging_matches_in_process(
         "passed": 6, "failed": 4, "skipped": 2}
 
 
+def test_isolation_times_a_hanging_case_out(catalog_dir: pytest.Pytester) -> None:
+    result = run(catalog_dir, "--gradparity-backend", "plugin_backends:Crashes",
+                 "--gradparity-spec", "logsumexp-*", "--gradparity-isolate",
+                 "--gradparity-timeout", "2")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["ERROR: spec 'logsumexp-float32' on backend 'crashes'",
+                                 "*timeout: no answer within 2 s; the worker was killed*"])
+
+
 def test_a_timeout_without_isolation_is_a_usage_error(catalog_dir: pytest.Pytester) -> None:
     result = run(catalog_dir, "--gradparity-backend", "autograd", *POLYNOMIAL,
                  "--gradparity-timeout", "5")
