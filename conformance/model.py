@@ -19,7 +19,8 @@ is the compiled model (so JAX, autograd and the reference need nothing special) 
 Array names: the inputs (``x``, or a Functional model's input names), head inputs by their
 own names, targets ``y`` and ``sample_weight``, and weights ``<layer name>_<weight>``
 (``dense_0_kernel``, ``batch_normalization_0_moving_mean``). An Embedding's input holds token
-ids: whole numbers in a float array for now, cast to int inside the forward.
+ids: an integer array (given role ``index`` by :meth:`ModelSpec.spec`, so it reaches every
+backend unchanged), or whole numbers in a float array, cast to int inside the forward.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from conformance.layers import LAYERS, LayerMath, Shape, normalized_config, shape_of
-from conformance.spec import Spec, SpecError
+from conformance.spec import Spec, SpecError, is_index_dtype
 
 #: What a model spec differentiates.
 LOSSES: tuple[str, ...] = ("mse", "categorical_crossentropy", "sparse_categorical_crossentropy")
@@ -316,7 +317,8 @@ class ModelSpec:
 
         ``inputs`` holds the model's inputs (:attr:`input_names`) and the head's; ``targets``
         holds ``y`` (and optionally ``sample_weight``) for a loss objective. ``wrt`` may name
-        inputs and weights, but not token ids.
+        inputs and weights, but not token ids. Integer token ids (an Embedding's input) and
+        integer labels (``y`` of the sparse loss) get role ``index`` by themselves.
         """
         targets = dict(targets or {})
         self._check_inputs(inputs, targets)
@@ -326,12 +328,31 @@ class ModelSpec:
                 raise SpecError("wrt", f"{n!r} holds the token ids of Embedding "
                                 f"{self.index_inputs[n].name!r}, which have no derivative",
                                 "differentiate w.r.t. the weights (or the embeddings)")
-        roles = {**{n: "input" for n in inputs}, **{n: "param" for n in self.weight_names},
-                 **{n: "target" for n in targets}}
         return Spec(name=name, fn=self.apply, arrays={**inputs, **self.weights, **targets},
-                    wrt=wrt, kind=kind, roles=roles,
+                    wrt=wrt, kind=kind, roles=self._roles(inputs, targets),
                     dtype=dtype, tangents=tangents or {}, cotangent=cotangent,
                     description=description, model=self, tags=tuple(tags))
+
+    def _roles(self, inputs: Mapping[str, Any], targets: Mapping[str, Any]) -> dict[str, str]:
+        """Each array's role: weights are params; integer token ids (an Embedding's input) and
+        integer class labels (``y`` of the sparse loss) are index arrays, passed through
+        unchanged; other inputs and targets are floats (SpecError naming the fix if not)."""
+        roles = {n: "param" for n in self.weight_names}
+        for group, arrays, role in (("inputs", inputs, "input"), ("targets", targets, "target")):
+            for n, array in arrays.items():
+                roles[n] = role
+                if not is_index_dtype(np.asarray(array).dtype):
+                    continue
+                if n in self.index_inputs or (
+                        n == TARGET and self.objective == "sparse_categorical_crossentropy"):
+                    roles[n] = "index"
+                    continue
+                what = ("labels only for the sparse_categorical_crossentropy objective"
+                        if group == "targets" else "token ids only at an Embedding's input")
+                raise SpecError(f"{group}[{n!r}]", f"has dtype {np.asarray(array).dtype}; a model "
+                                f"spec takes integer arrays as {what}",
+                                f"give {n} as floats, e.g. np.asarray({n}, dtype=np.float64)")
+        return roles
 
     def with_weights(self, weights: Mapping[str, np.ndarray] | Sequence[np.ndarray]) -> ModelSpec:
         """The same model with other weights (validated again)."""

@@ -9,6 +9,11 @@ For plug-in authors, the catalog as a pytest run with one item per case, ``spec[
 
     pytest --gradparity-backend mine [--gradparity-spec 'seed*'] [--gradparity-xfails FILE]
     pytest --gradparity-backend jax --gradparity-catalog my_specs.py   # a user's own cases
+    pytest --gradparity-backend mine --gradparity-isolate   # each backend in a worker process
+
+With ``--gradparity-isolate`` (or ``gradparity_isolate = true`` in the ini file) the cases run
+in the worker processes of ``gradparity run`` (:mod:`conformance.pytest_isolation`): a backend
+that segfaults, aborts or hangs fails that one test and the session goes on.
 
 Without ``--gradparity-backend`` it collects nothing and only adds header lines, read from
 package metadata: loaded into every pytest run of the environment, it imports no framework.
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     from backends.base import Arrays, Backend
+    from conformance.pytest_isolation import IsolatedCases
     from conformance.results import Result
     from conformance.spec import Spec
 
@@ -126,6 +132,8 @@ class Selection:
     specs: list[Spec]
     skips: IdFile | None
     xfails: IdFile | None
+    #: the worker processes of ``--gradparity-isolate``; None: cases run in this process
+    isolated: IsolatedCases | None = None
 
 
 SELECTION = pytest.StashKey[Selection]()
@@ -149,6 +157,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "('*' wildcards, '# reason')")
     group.addoption("--gradparity-xfails", metavar="PATH", type=Path,
                     help="file of catalog test ids expected to fail, same format")
+    group.addoption("--gradparity-isolate", action="store_true", default=None,
+                    help="run the catalog cases in worker processes, one per backend, as "
+                         "'gradparity run' does: a backend that crashes or hangs fails one "
+                         "test, not the session (costs a worker start per backend, about "
+                         "a framework import; ini: gradparity_isolate)")
+    group.addoption("--gradparity-timeout", type=float, metavar="SECONDS",
+                    help="with isolation: seconds a case may take before its worker is "
+                         "killed and the test fails (default 60, as for 'gradparity run')")
+    parser.addini("gradparity_isolate", type="bool", default=False,
+                  help="run gradparity catalog cases in worker processes (--gradparity-isolate)")
 
 
 def _id_file(config: pytest.Config, option: str) -> IdFile | None:
@@ -178,7 +196,32 @@ def pytest_configure(config: pytest.Config) -> None:
     except (BackendNotFound, NoSpecMatched) as exc:
         raise pytest.UsageError(f"gradparity: {exc}") from None
     config.stash[SELECTION] = Selection(backends, specs, _id_file(config, "gradparity_skips"),
-                                        _id_file(config, "gradparity_xfails"))
+                                        _id_file(config, "gradparity_xfails"), _isolated(config))
+
+
+def _isolated(config: pytest.Config) -> IsolatedCases | None:
+    """The worker processes asked for by ``--gradparity-isolate`` or the ini file, if any."""
+    isolate = config.getoption("gradparity_isolate")
+    timeout = config.getoption("gradparity_timeout")
+    if not (config.getini("gradparity_isolate") if isolate is None else isolate):
+        if timeout is not None:
+            raise pytest.UsageError("--gradparity-timeout: cases run in this process, where "
+                                    "they cannot be timed out; add --gradparity-isolate")
+        return None
+    if timeout is not None and not timeout > 0:
+        raise pytest.UsageError(f"--gradparity-timeout {timeout:g}: give a positive number "
+                                "of seconds")
+    from conformance.pytest_isolation import IsolatedCases
+    from conformance.workers import DEFAULT_TIMEOUT, WorkerOptions
+
+    return IsolatedCases(WorkerOptions(timeout=timeout or DEFAULT_TIMEOUT))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the worker processes of ``--gradparity-isolate``."""
+    selection = session.config.stash.get(SELECTION, None)
+    if selection is not None and selection.isolated is not None:
+        selection.isolated.close()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -203,7 +246,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         lines.append(f"gradparity catalog: {_plural(len(selection.specs), 'spec')} x "
                      f"{_plural(len(selection.backends), 'backend')}"
                      + "".join(f", {kind} {ids.path}" for kind, ids in
-                               (("skips", selection.skips), ("xfails", selection.xfails)) if ids))
+                               (("skips", selection.skips), ("xfails", selection.xfails)) if ids)
+                     + (f", isolated in worker processes (timeout "
+                        f"{selection.isolated.options.timeout:g} s)" if selection.isolated else ""))
     return lines
 
 
@@ -275,7 +320,9 @@ class CatalogCase(pytest.Item):
     def runtest(self) -> None:
         from conformance.harness import check
 
-        result = check(self.spec, self.backend)
+        isolated = self.config.stash[SELECTION].isolated
+        result = check(self.spec, self.backend) if isolated is None else \
+            isolated.result(self.spec, self.backend, lambda: _planned(self.session))
         self.user_properties += [("status", result.status.value),
                                  ("diagnoses", ",".join(result.diagnoses)),
                                  ("max_rel_error", result.max_rel_error)]
@@ -291,3 +338,9 @@ class CatalogCase(pytest.Item):
     def reportinfo(self) -> tuple[Path, int, str]:
         # Not the node id's tail: pytest would print a dotted spec name as Class::method.
         return self.path, 0, f"{self.spec.name} on {self.backend.name}"
+
+
+def _planned(session: pytest.Session) -> list[tuple[Spec, Backend]]:
+    """The catalog cases this session will run, in order (items marked skip left out)."""
+    return [(item.spec, item.backend) for item in session.items
+            if isinstance(item, CatalogCase) and item.get_closest_marker("skip") is None]

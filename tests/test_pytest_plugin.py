@@ -159,3 +159,61 @@ def test_plugin_imports_no_framework(pytester: pytest.Pytester) -> None:
             assert not loaded, f"the plug-in imported {loaded} into a plain pytest run"
     """)
     run(pytester).assert_outcomes(passed=1)
+
+
+#: Two specs the Crashes backend kills its process on, and two it computes.
+CRASHING = ("--gradparity-backend", "plugin_backends:Crashes", "--gradparity-spec", "polynomial-*",
+            "--gradparity-spec", "rosenbrock-hvp-*", "-p", "no:faulthandler")
+
+
+def test_a_crashing_backend_ends_an_in_process_session(catalog_dir: pytest.Pytester) -> None:
+    result = run(catalog_dir, *CRASHING)
+    assert result.ret not in (0, 1)  # killed by the signal: no outcome, no summary
+    assert not any(" passed" in line or " failed" in line for line in result.outlines)
+
+
+def test_isolation_turns_a_crash_into_one_failed_test(catalog_dir: pytest.Pytester) -> None:
+    result = run(catalog_dir, "-v", *CRASHING, "--gradparity-isolate")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines([
+        "gradparity catalog: 4 specs x 1 backend, isolated in worker processes (timeout 60 s)",
+    ])
+    result.stdout.fnmatch_lines([
+        "*polynomial-float64[[]crashes[]] PASSED*",
+        "*polynomial-float32[[]crashes[]] FAILED*",
+        "*rosenbrock-hvp-float64[[]crashes[]] PASSED*",
+        "*rosenbrock-hvp-float32[[]crashes[]] FAILED*",
+    ])
+    result.stdout.fnmatch_lines(["ERROR: spec 'polynomial-float32' on backend 'crashes'",
+                                 "*worker crashed: killed by signal SIGSEGV*"])
+    result.stdout.fnmatch_lines(["ERROR: spec 'rosenbrock-hvp-float32' on backend 'crashes'",
+                                 "*worker crashed: killed by signal SIGABRT*"])
+
+
+def test_isolation_from_the_ini_file_and_its_judging_matches_in_process(
+        catalog_dir: pytest.Pytester) -> None:
+    args = ("-rs", "--gradparity-backend", "autograd", "--gradparity-backend",
+            "plugin_backends:Wrong", "--gradparity-backend", "plugin_backends:GradOnly",
+            *POLYNOMIAL, "--gradparity-spec", "mlp-jvp-*")
+    in_process = run(catalog_dir, *args)
+    catalog_dir.makeini("[pytest]\ngradparity_isolate = true\n")
+    isolated = run(catalog_dir, *args, "--gradparity-timeout", "30")
+    isolated.stdout.fnmatch_lines(["*isolated in worker processes (timeout 30 s)"])
+    assert isolated.parseoutcomes() == in_process.parseoutcomes() == {
+        "passed": 6, "failed": 4, "skipped": 2}
+
+
+def test_isolation_times_a_hanging_case_out(catalog_dir: pytest.Pytester) -> None:
+    result = run(catalog_dir, "--gradparity-backend", "plugin_backends:Crashes",
+                 "--gradparity-spec", "logsumexp-*", "--gradparity-isolate",
+                 "--gradparity-timeout", "2")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["ERROR: spec 'logsumexp-float32' on backend 'crashes'",
+                                 "*timeout: no answer within 2 s; the worker was killed*"])
+
+
+def test_a_timeout_without_isolation_is_a_usage_error(catalog_dir: pytest.Pytester) -> None:
+    result = run(catalog_dir, "--gradparity-backend", "autograd", *POLYNOMIAL,
+                 "--gradparity-timeout", "5")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--gradparity-timeout: * add --gradparity-isolate"])

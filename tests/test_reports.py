@@ -20,6 +20,7 @@ import pytest
 
 from conformance.reports.html import COLOURS, write_html
 from conformance.reports.junit import ELEMENTS, write_junit
+from conformance.reports.plots import FAIL_ZONE
 from conformance.results import Report, Result, Status, Worst
 
 TESTS = Path(__file__).parent
@@ -104,8 +105,10 @@ def test_html_page_is_self_contained_with_a_cell_per_result(real_run) -> None:
     out, _ = real_run
     results = json.loads((out / "r.json").read_text())["results"]
     cells = _Cells()
-    cells.feed((out / "r.html").read_text())
+    text = (out / "r.html").read_text()
+    cells.feed(text)
     assert cells.external == []
+    assert "http:" not in text and "https:" not in text and "<script" not in text
     assert sorted(cells.statuses) == sorted(r["status"] for r in results)
 
 
@@ -143,7 +146,7 @@ def test_junit_maps_every_status_and_survives_control_characters(tmp_path) -> No
     assert "diagnosis stale-session" in failure.text and "worst element: x[0, 0]" in failure.text
 
 
-def test_html_page_in_headless_chromium_shows_every_status(tmp_path) -> None:
+def test_html_page_in_headless_chromium_shows_every_status_and_the_plots(tmp_path) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("needs Debian's chromium package (apt-get install -y chromium)")
@@ -154,7 +157,7 @@ def test_html_page_in_headless_chromium_shows_every_status(tmp_path) -> None:
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-         f"--screenshot={shot}", "--window-size=1400,900", page.as_uri()],
+         f"--screenshot={shot}", "--window-size=1400,1800", page.as_uri()],
         capture_output=True, text=True, timeout=120)
     assert shot.is_file(), f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr}"
     with image.open(shot) as png:
@@ -164,6 +167,8 @@ def test_html_page_in_headless_chromium_shows_every_status(tmp_path) -> None:
         assert pixels.get(background, 0) >= 200, (
             f"{status.value}'s colour {background} covers {pixels.get(background, 0)} pixels "
             "of the screenshot, expected a visible cell (>= 200)")
+    # the plots of jax (PASS, CONVENTION) and tf-graph (FAIL): each's zone above the line
+    assert pixels.get(FAIL_ZONE, 0) >= 2 * 800 * 10, "the plots' FAIL zones are not drawn"
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077, 0o027])

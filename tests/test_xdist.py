@@ -1,5 +1,7 @@
 """The catalog as pytest under pytest-xdist gives exactly the serial run's outcomes and
-measured errors, each worker a process of its own."""
+measured errors, each worker a process of its own; so does xdist with --gradparity-isolate,
+whose xdist workers take cases out of the collected order (each restart of a backend's
+worker process must still answer the case asked for)."""
 
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ def test_xdist_run_equals_the_serial_run(backend, pytester: pytest.Pytester,
     serial = outcomes(pytester, "serial")
     parallel = outcomes(pytester, "parallel", "-n", "2")
     assert parallel == serial
+    assert outcomes(pytester, "isolated", "-n", "2", "--gradparity-isolate") == serial
     kinds = [outcome for outcome, _ in serial.values()]
     assert {k: kinds.count(k) for k in set(kinds)} == {
         "passed": 10, "failed": 7, "skipped": 6, "xfailed": 1}

@@ -1,9 +1,12 @@
-"""A static scoreboard page: the spec x backend grid coloured by status, counts per backend.
+"""A static scoreboard page: counts per backend, a plot per backend of error/allowed over the
+cases (and, with ``run --timings``, of seconds per call), the spec x backend grid coloured by
+status.
 
-One self-contained file (inline CSS, no script, no external URL) that any browser opens
-from disk. Hovering a cell shows the whole case (:func:`conformance.reports.terminal.explain`);
-clicking it unfolds the same text in place. Every status has its own colour and its name
-is written in the cell, so SKIPPED and UNSUPPORTED can never pass for PASS.
+One self-contained file (inline CSS and SVG, no script, no external URL) that any browser
+opens from disk. Hovering a cell shows the whole case
+(:func:`conformance.reports.terminal.explain`); clicking it unfolds the same text in place.
+Every status has its own colour and its name is written in the cell, so SKIPPED and
+UNSUPPORTED can never pass for PASS.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 from html import escape
 
 from conformance.reports.files import write_atomic
+from conformance.reports.plots import error_plot, plotted, timing_chart
 from conformance.reports.terminal import cell, counts, explain, grid, header, summary
 from conformance.results import Report, Result, Status
 
@@ -59,6 +63,8 @@ td.cell pre { white-space: pre-wrap; max-width: 60em; margin: .4em 0 0; }
 .not_run { border-style: dashed; }
 .incomplete { color: #b71c1c; font-weight: bold; }
 .conflict { outline: 3px solid #b71c1c; outline-offset: -3px; font-weight: bold; }
+svg.plot { display: block; max-width: 100%; height: auto; margin: 0 0 1em;
+    font-family: system-ui, sans-serif; }
 """
 
 
@@ -125,6 +131,32 @@ def page(title: str, status_line: str, alert: bool, sections: list[tuple[str, st
 """
 
 
+def plots(backends: list[str], specs: list[tuple[str, list[Result | None]]]) -> list[
+        tuple[str, str]]:
+    """The plot sections: error/allowed per backend (those with a judged case; the others
+    named in one line), and seconds per call when the run was timed."""
+    drawn, left_out = [], []
+    for j, backend in enumerate(backends):
+        column = [results[j] for _, results in specs]
+        if any(plotted(r) for r in column):
+            drawn.append(error_plot(backend, column, COLOURS))
+        else:
+            left_out.append(backend)
+    if left_out:
+        drawn.append(f"<p>Not plotted, no case judged on numbers: "
+                       f"{escape(', '.join(left_out))}.</p>")
+    sections = [("Error / allowed per case", "<p>One point per case judged against the "
+                 "reference (PASS, FAIL, INCONCLUSIVE, CONVENTION), coloured by status, at "
+                 "its error over the error allowed at the worst element, on a log scale: "
+                 "above the dashed line at 1 a case fails. The top band holds NaN and "
+                 "infinite errors, and FAILs whose numbers were within tolerance (failed by "
+                 "a probe or a diagnosis); the bottom one exact answers (zero error). Hover "
+                 "over a point for the case.</p>\n" + "\n".join(drawn))]
+    if chart := timing_chart(backends, specs):
+        sections.append(("Time per case", chart))
+    return sections
+
+
 def render(report: Report) -> str:
     """The whole page as one HTML string."""
     backends, specs = grid(report)
@@ -133,6 +165,7 @@ def render(report: Report) -> str:
     return page("gradparity scoreboard", summary(report), alert=not report.complete, sections=[
         ("Per backend", summary_table(groups)),
         ("Legend", legend()),
+        *plots(backends, specs),
         ("Spec &times; backend", "<p>Hover over a cell for the details; click it to unfold "
                                  f"them.</p>\n{grid_table(backends, rows)}"),
         ("Environment", f'<pre class="env">{escape(header(report))}</pre>'),
