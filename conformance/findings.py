@@ -360,20 +360,30 @@ def from_weights(evidence: Evidence) -> Finding | None:
 
 # -- from the pattern of the numeric error ----------------------------------------------
 
-def from_error_pattern(spec: Spec, references: References, output: dict[str, Any]
-                       ) -> Finding | None:
-    """NaN where the reference is finite, or one derivative off by a reduction's factor."""
+def from_error_pattern(spec: Spec, references: References, output: dict[str, Any],
+                       admitted: list[tuple[Point, float]] = ()) -> Finding | None:
+    """NaN where the reference is finite, or one derivative off by a reduction's factor.
+    Elements ``admitted`` as valid choices at non-differentiable points (a NaN at a jump
+    too) are no evidence either way: they are left out."""
     reference = references["base"]
+    observed, expected = {}, {}
+    for name in spec.wrt:
+        observed[name] = np.array(reference.observe(spec, name, output[name]))
+        expected[name] = np.array(reference.expected[name])
+        for point, _ in admitted:
+            if point.key == name:
+                observed[name][point.index] = expected[name][point.index] = 0.0
     for name in spec.wrt:
         got = np.asarray(output[name], dtype=np.float64)
-        if not np.all(np.isfinite(got)) and np.all(np.isfinite(reference.expected[name])):
+        if name not in reference.directions:
+            got = observed[name]
+        if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected[name])):
             bad = np.argwhere(~np.isfinite(got))[0].tolist() if got.ndim else []
             return Finding("nan-gradient", f"{name}{bad}: {got[tuple(bad)]} where the "
                            "reference is finite")
     factors = reduction_factors(spec, reference.value.shape)
     for name in spec.wrt:
-        got = reference.observe(spec, name, output[name])
-        factor = _whole_factor(got, reference.expected[name], factors)
+        factor = _whole_factor(observed[name], expected[name], factors)
         if factor is None:
             continue
         c, whole = factor
@@ -603,6 +613,7 @@ PIPELINE: list[Stage] = [
     Stage("batchnorm-training", lambda e: batchnorm_training(e.spec, e.references, e.base)),
     Stage("precision", lambda e: float32_rounding(e.spec, e.references, e.base, e.failed)),
     Stage("layout", lambda e: shape_mismatch(e.spec, e.references, e.base)),
-    Stage("error-pattern", lambda e: from_error_pattern(e.spec, e.references, e.base)),
+    Stage("error-pattern",
+          lambda e: from_error_pattern(e.spec, e.references, e.base, e.admitted)),
     Stage("kink", _kink_stage, only_when_wrong=False),
 ]

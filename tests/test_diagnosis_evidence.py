@@ -134,6 +134,9 @@ def test_a_jump_is_a_convention_with_each_backend_answer_recorded(name, fn, x, s
         assert "jumps there" in result.message
     wrong_elsewhere = run(spec, lambda a: {"x": np.array([0.0, smooth[1] * 1.01])})
     assert wrong_elsewhere.status is Status.FAIL, wrong_elsewhere.message
+    # a NaN at the jump is a valid answer there: the failure elsewhere is not a nan-gradient
+    nan_at_jump = run(spec, lambda a: {"x": np.array([np.nan, smooth[1] * 1.01])})
+    assert verdict(nan_at_jump) == (Status.FAIL, []), nan_at_jump.message
 
 
 # -- stale-session: only an answer that does not follow the weights ------------------------
