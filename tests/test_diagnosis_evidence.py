@@ -243,3 +243,26 @@ def test_an_unrelated_runtime_error_is_no_eager_gradients() -> None:
     outcome = Outcome(Status.ERROR, message="RuntimeError: gradients are not supported here")
     result = judge(spec, References(spec, plan_calls(spec)), "mine", outcome)
     assert verdict(result) == (Status.ERROR, [])
+
+
+# -- the probe on the convention catalog: its points found, its differentiable cases not --------
+
+def test_the_probe_finds_the_convention_catalogs_kinks_and_jumps_and_nothing_else() -> None:
+    from conformance.catalog.conventions import convention_specs
+    from conformance.findings import nondifferentiable
+
+    kinds = {}
+    with np.errstate(all="ignore"):
+        for spec in convention_specs():
+            points = nondifferentiable(spec, References(spec, plan_calls(spec)))
+            kinds[spec.name.removeprefix("convention-")] = {p.kind for p in points.values()}
+    for name in ("relu-maximum-at-0", "relu-where-at-0", "abs-at-0", "maximum-tie",
+                 "minimum-tie", "max-reduction-tie", "min-reduction-tie", "sort-tie",
+                 "norm-at-0", "clip-at-bounds", "std-of-constant"):
+        assert kinds[name] == {"kink"}, name
+    for name in ("sign-at-0", "floor-at-integer", "round-at-half", "eigh-repeated-eigenvalue"):
+        assert kinds[name] == {"jump"}, name
+    # differentiable there (exactly 0 or a finite slope), or a domain edge (no two sides)
+    for name in ("prod-with-zero", "cumprod-with-zero", "power-int-2-at-0",
+                 "power-int-0-at-0", "sqrt-at-0", "arcsin-at-1"):
+        assert kinds[name] == set(), name
