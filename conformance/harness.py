@@ -21,7 +21,7 @@ from conformance.contract import contract_violation
 from conformance.probes import References, plan_calls
 from conformance.reference import Reference
 from conformance.results import Report, Result, Status
-from conformance.spec import Spec
+from conformance.spec import Spec, derivative_shape
 from conformance.timing import time_case
 from conformance.tolerance import TOLERANCES, Comparison, compare, describe, output_scale
 
@@ -180,7 +180,8 @@ def _none_as_zero(spec: Spec, reference: Reference, outputs: dict[str, Any], mes
             and findings.independent(reference, n)]
     if not none:
         return outputs, message
-    zeros = {n: np.zeros_like(reference.expected[n], dtype=spec.dtype) for n in none}
+    zeros = {n: np.zeros(derivative_shape(spec, n, reference.value.shape), dtype=spec.dtype)
+             for n in none}
     note = (f"no gradient (None) for {', '.join(none)}, judged as zeros: the output does not "
             "depend on it")
     return ({label: {**out, **{n: zeros[n] for n in none if out.get(n, 0) is None}}

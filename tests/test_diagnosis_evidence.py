@@ -226,15 +226,16 @@ def test_gradients_accumulated_across_calls_are_not_called_random() -> None:
     assert verdict(noisy) == (Status.FAIL, ["nondeterministic"]), noisy.message
 
 
-def test_none_for_an_input_the_output_does_not_use_is_its_zero_derivative() -> None:
+@pytest.mark.parametrize("size", [2, 600])  # a full reference, and a directional one
+def test_none_for_an_input_the_output_does_not_use_is_its_zero_derivative(size: int) -> None:
     spec = Spec("unused", lambda xp, x, y: xp.sum(x**2), {"x": np.array([0.3, -1.2]),
-                                                          "y": np.array([1.0, 2.0])},
+                                                          "y": np.linspace(1.0, 2.0, size)},
                 ("x", "y"))
     unused = run(spec, lambda a: {"x": 2 * a["x"], "y": None})
     assert verdict(unused) == (Status.PASS, []), unused.message
     assert "no gradient (None) for y, judged as zeros" in unused.message
-    used = Spec("used", lambda xp, x, y: xp.sum(x**2 * y), spec.arrays, ("x", "y"))
-    unwatched = run(used, lambda a: {"x": 2 * a["x"] * a["y"], "y": None})
+    used = Spec("used", lambda xp, x, y: xp.sum(x**2) * xp.sum(y), spec.arrays, ("x", "y"))
+    unwatched = run(used, lambda a: {"x": 2 * a["x"] * np.sum(a["y"]), "y": None})
     assert verdict(unwatched) == (Status.FAIL, ["unwatched-input"]), unwatched.message
 
 
