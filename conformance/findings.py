@@ -471,6 +471,7 @@ class Point:
         return low - self.slack <= got <= high + self.slack
 
     def describe(self, got: float) -> str:
+        """This point and the answer ``got`` there, as the CONVENTION message shows it."""
         where = f"{self.key}{list(self.index)}"
         if self.kind == "jump":
             return f"{where}: {got:.6g} (the function jumps there)"
@@ -484,8 +485,9 @@ def _probe(spec: Spec, reference: Reference, name: str, local: np.ndarray, unit:
     per output element."""
     found = sides(spec, reference, {name: local})
     rtol, floor = TOLERANCES[spec.dtype]["rtol"], TOLERANCES[spec.dtype]["floor"]
-    expected = reference.expected[name]
-    scale = _largest(expected[np.isfinite(expected)]) if expected.size else 0.0
+    expected, error = reference.expected[name], reference.uncertainty[name]
+    # the derivative's scale, from the elements the reference knows (not a jump's 1 / step)
+    scale = _largest(expected[np.isfinite(expected) & (np.abs(expected) > 2 * error)])
     points = []
     for out_index in zip(*np.nonzero(np.atleast_1d(found.kink | found.jump))):
         out_index = out_index if np.ndim(found.kink) else ()
