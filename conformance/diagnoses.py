@@ -181,8 +181,9 @@ _ALL = [
         "Something random is in the computation: a random mini-batch, random augmentation, "
         "a noise layer, or an unseeded initializer run per call.",
         "Two identical calls disagree, the model has no Dropout, and the second answer is not "
-        "a multiple of the first (a multiple means state carried between calls, such as "
-        "gradients accumulated into a variable: a FAIL with no name).",
+        "a multiple of the first (a multiple points to state carried between calls, such "
+        "as gradients accumulated into a variable, or a random scale on the whole answer: "
+        "a FAIL with no name).",
         "Remove the randomness from the function you differentiate, or fix its seed.",
         ""),
 ]

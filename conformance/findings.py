@@ -270,8 +270,9 @@ def from_repeat(spec: Spec, outputs: dict[str, dict[str, Any]]) -> Finding | Non
     factor = _proportional(spec, outputs["base"], outputs["repeat"])
     if factor is not None:
         return Finding("", f"{detail}: the second answer is {factor:.6g} times the first, "
-                       "which randomness does not do; state is carried from one call to the "
-                       "next (gradients accumulated into a variable?)")
+                       "a pattern of state carried from one call to the next (gradients "
+                       "accumulated into a variable) or of a random scale on the whole "
+                       "answer, not of dropout or noise")
     if _has_dropout(spec):
         return Finding("learning-phase", detail + "; the model has Dropout")
     return Finding("nondeterministic", detail)
