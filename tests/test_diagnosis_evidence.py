@@ -267,3 +267,26 @@ def test_the_probe_finds_the_convention_catalogs_kinks_and_jumps_and_nothing_els
     for name in ("prod-with-zero", "cumprod-with-zero", "power-int-2-at-0",
                  "power-int-0-at-0", "sqrt-at-0", "arcsin-at-1"):
         assert kinds[name] == set(), name
+
+
+def test_accumulated_gradients_of_a_dropout_model_are_no_learning_phase() -> None:
+    """The model has Dropout (inference mode), but the calls differ by a factor of exactly
+    2: state carried between calls, not dropout's random units."""
+    from conformance.model import Dense, Dropout, ModelSpec
+    from conformance.reference import compute_reference
+
+    rng = np.random.default_rng(2)
+    model = ModelSpec([Dense(4, "tanh"), Dropout(0.5), Dense(1)], input_dim=3,
+                      weights=[rng.normal(size=(3, 4)), rng.normal(size=4) * 0.1,
+                               rng.normal(size=(4, 1)), rng.normal(size=1) * 0.1],
+                      objective="sum")
+    spec = model.spec("dropout-model", {"x": rng.normal(size=(2, 3))}, "x")
+    total = []
+
+    def accumulating(spec: Spec, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        gradient = compute_reference(spec, arrays).expected["x"]
+        total.append(gradient + (total[-1] if total else 0))
+        return {"value": np.asarray(spec.evaluate(np, arrays)), "x": total[-1]}
+    result = check(spec, FunctionBackend("mine", accumulating))
+    assert verdict(result) == (Status.FAIL, []), result.message
+    assert "2 times the first" in result.message
