@@ -21,7 +21,7 @@ from conformance.contract import contract_violation
 from conformance.probes import References, plan_calls
 from conformance.reference import Reference
 from conformance.results import Report, Result, Status
-from conformance.spec import Spec
+from conformance.spec import Spec, derivative_shape
 from conformance.timing import time_case
 from conformance.tolerance import TOLERANCES, Comparison, compare, describe, output_scale
 
@@ -107,10 +107,12 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
         return result
     reference = references["base"]
     outputs = dict(zip((c.label for c in references.calls), outcome.outputs))
+    if isinstance(outputs["base"], dict):
+        if finding := findings.unwatched(spec, references, outputs["base"]) \
+                or findings.dtype_downcast(spec, outputs["base"]):
+            return _diagnosed(result, finding)
+        outputs, result.message = _none_as_zero(spec, reference, outputs, result.message)
     base = outputs["base"]
-    if isinstance(base, dict) and (finding := findings.unwatched(spec, base)
-                                   or findings.dtype_downcast(spec, base)):
-        return _diagnosed(result, finding)
     for label, output in outputs.items():
         violation = contract_violation(spec, output, reference.value.shape)
         if violation and label == "base" and "shape" in violation \
@@ -121,7 +123,7 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
             result.message = violation if label == "base" else f"{label} call: {violation}"
             return result
     result.reference_mode = reference.mode
-    comparisons = _compare(spec, reference, base)
+    comparisons, admitted = _judged(spec, references, "base", base)
     worst = max(comparisons, key=lambda c: c.worst.abs_error / max(c.worst.allowed, 1e-300))
     result.max_abs_error = max(c.max_abs_error for c in comparisons)
     result.max_rel_error = max(c.max_rel_error for c in comparisons)
@@ -129,13 +131,14 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
     result.worst = worst.worst
     evidence = findings.Evidence(spec, references, outputs, outcome.hooks,
                                  [c.arrays for c in references.calls],
-                                 failed=[c for c in comparisons if not c.passed])
+                                 failed=[c for c in comparisons if not c.passed],
+                                 admitted=admitted)
     if evidence.failed:
         result.status = Status.FAIL
-        result.message = _describe_worst(worst)
+        result.message = _describe_worst(worst, findings.nondifferentiable(spec, references))
     elif "perturbed" in outputs:
-        evidence.probe_failed = [c for c in _compare(spec, references["perturbed"],
-                                                     outputs["perturbed"]) if not c.passed]
+        evidence.probe_failed = [c for c in _judged(spec, references, "perturbed",
+                                                    outputs["perturbed"])[0] if not c.passed]
         if evidence.probe_failed:
             probe = max(evidence.probe_failed,
                         key=lambda c: c.worst.abs_error / max(c.worst.allowed, 1e-300))
@@ -147,37 +150,98 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
         if uncertain:
             (share, index), key = max(uncertain)
             result.status = Status.INCONCLUSIVE
+            evidence.uncertain = True
             result.message = (f"reference uncertain: {share:.1e} relative at {key}{index}, "
                               f"too wide to judge to the {spec.dtype} tolerance")
     finding = findings.diagnose(evidence)
+    if finding and finding.code == "kink":  # each backend's choice, as the catalog's cases
+        result.convention_values = {n: np.asarray(base[n], dtype=np.float64).tolist()
+                                    for n in dict.fromkeys(p.key for p, _ in admitted)}
     return _diagnosed(result, finding) if finding else result
 
 
-def _describe_worst(comparison: Comparison) -> str:
+def _describe_worst(comparison: Comparison,
+                    points: dict[tuple, findings.Point] | None = None) -> str:
     w = comparison.worst
-    return (f"{w.key}{w.index}: got {w.value:.6g}, reference {w.reference:.6g} "
+    text = (f"{w.key}{w.index}: got {w.value:.6g}, reference {w.reference:.6g} "
             f"(|error| {w.abs_error:.3g} > allowed {w.allowed:.3g})")
+    point = (points or {}).get((w.key, tuple(w.index)))
+    if point is not None and point.kind == "kink":  # a choice outside every valid one
+        text += (f"; a non-differentiable point, where only values from {point.left:.6g} to "
+                 f"{point.right:.6g} (the one-sided derivatives) are valid")
+    return text
 
 
-def _compare(spec: Spec, reference: Reference, output: dict[str, Any]) -> list[Comparison]:
-    """Compare the value and every derivative of one answer with one reference."""
+def _none_as_zero(spec: Spec, reference: Reference, outputs: dict[str, Any], message: str
+                  ) -> tuple[dict[str, Any], str]:
+    """Every output with the None a framework gives for an input the output does not depend
+    on (``findings.independent``) replaced by the zeros that are the true derivative."""
+    none = [n for n in spec.wrt if outputs["base"].get(n, 0) is None
+            and findings.independent(reference, n)]
+    if not none:
+        return outputs, message
+    zeros = {n: np.zeros(derivative_shape(spec, n, reference.value.shape), dtype=spec.dtype)
+             for n in none}
+    note = (f"no gradient (None) for {', '.join(none)}, judged as zeros: the output does not "
+            "depend on it")
+    return ({label: {**out, **{n: zeros[n] for n in none if out.get(n, 0) is None}}
+             if isinstance(out, dict) else out for label, out in outputs.items()},
+            f"{message}; {note}" if message else note)
+
+
+def _judged(spec: Spec, references: References, label: str, output: dict[str, Any]
+            ) -> tuple[list[Comparison], list[tuple[findings.Point, float]]]:
+    """Compare one answer with ``references[label]``, leaving out the elements at
+    non-differentiable points where the answer is a valid choice (returned, with the
+    answer there). The elements that fail, or that the reference cannot judge, are probed
+    for such points first (``findings.PROBE_LIMIT`` of them)."""
+    reference = references[label]
+    probed: set[tuple[str, tuple[int, ...]]] = set()
+    while True:
+        points = findings.nondifferentiable(spec, references, label, sorted(probed))
+        admitted = []
+        for point in points.values():
+            got = reference.observe(spec, point.key, output[point.key])[point.index]
+            if point.admits(float(got)):
+                admitted.append((point, float(got)))
+        comparisons = _compare(spec, reference, output, [p for p, _ in admitted])
+        fresh = {(c.key, tuple(index)) for c in comparisons[1:]
+                 for index in c.failing + ([c.uncertain[1]] if c.uncertain else [])} - probed
+        if not fresh or not findings.probed(spec, reference) \
+                or len(probed) >= findings.PROBE_LIMIT:
+            return comparisons, admitted
+        probed |= fresh
+
+
+def _compare(spec: Spec, reference: Reference, output: dict[str, Any],
+             left_out: Sequence[findings.Point] = ()) -> list[Comparison]:
+    """Compare the value and every derivative of one answer with one reference; the
+    elements ``left_out`` (valid choices at non-differentiable points) count as equal."""
     value_scale = output_scale(reference.value, 1.0)
     comparisons = [compare("value", output["value"], reference.value,
                            np.zeros_like(reference.value), spec.dtype, value_scale,
                            noise=reference.value_noise)]
     for n in spec.wrt:
+        observed = reference.observe(spec, n, output[n])
+        expected, uncertainty = reference.expected[n], reference.uncertainty[n]
+        here = [p.index for p in left_out if p.key == n]
+        if here:  # no reference there (a jump's is meaningless): out of the scale too
+            observed, expected = np.array(observed), np.array(expected)
+            uncertainty = np.array(np.broadcast_to(uncertainty, expected.shape))
+            for index in here:
+                observed[index] = expected[index] = uncertainty[index] = 0.0
         # an all-zero derivative has no scale of its own: d value / d x ~ value / x
         fallback = value_scale / max(float(np.max(np.abs(reference.arrays[n]))), 1.0)
-        comparisons.append(compare(n, reference.observe(spec, n, output[n]),
-                                   reference.expected[n], reference.uncertainty[n], spec.dtype,
-                                   output_scale(reference.expected[n], fallback)))
+        comparisons.append(compare(n, observed, expected, uncertainty, spec.dtype,
+                                   output_scale(expected, fallback)))
     return comparisons
 
 
 def _diagnosed(result: Result, finding: findings.Finding) -> Result:
-    """Attach a diagnosis: its code in ``diagnoses``, its evidence first in the message."""
+    """Attach a diagnosis: its code in ``diagnoses`` (none for evidence that fits no named
+    mistake), its evidence first in the message."""
     result.status = Status(finding.status)
-    result.diagnoses = [finding.code]
+    result.diagnoses = [finding.code] if finding.code else []
     result.message = finding.detail + (f"; {result.message}" if result.message and
                                        result.message != finding.detail else "")
     return result

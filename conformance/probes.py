@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -112,6 +113,9 @@ class References:
         self.spec = spec
         self.calls = calls
         self._cache: dict[str, Reference] = {}
+        #: what detectors learn about a reference once for every backend (its
+        #: non-differentiable points), keyed by the detector
+        self.memo: dict[Any, Any] = {}
 
     def __getitem__(self, label: str) -> Reference:
         key = "base" if label == "repeat" else label

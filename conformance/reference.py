@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from conformance.differences import Estimate, complex_step, directional, mixed, settle
+from conformance.differences import EPS, Estimate, complex_step, directional, mixed, settle
 from conformance.spec import Spec, is_index_dtype
 
 #: At or below this many scalars in ``wrt``, the reference computes full derivatives.
@@ -254,21 +254,77 @@ def _value_noise(spec: Spec, arrays64: Mapping[str, np.ndarray], value: np.ndarr
     return np.where(np.isfinite(noise), noise, 0.0)
 
 
-#: Step of the one-sided differences that probe a suspected kink, relative to max(1, |x|).
-ONE_SIDED_STEP = 1e-6
+#: Steps of the one-sided differences that test a point for non-differentiability, in units
+#: of each element's own magnitude (see :func:`magnitudes`), each 100x below the last: what
+#: is smooth shrinks 100x from one to the next, while a kink's gap or a jump's size stays.
+#: The largest keeps a function that rounds to a fine grid (a float32 round trip) from
+#: passing for one with jumps: at 1e-4 its steps are lost in the slope.
+SIDE_STEPS = (1e-4, 1e-6, 1e-8)
+#: How far (relative) consecutive steps may disagree on what stays.
+PERSISTS = 0.1
 
 
-def one_sided(spec: Spec, reference: Reference, name: str,
-              index: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Left and right derivatives of the output w.r.t. one element, at the reference's arrays.
+@dataclass
+class Sides:
+    """The output's one-sided behaviour along one direction, per output element.
 
-    They differ where the function has a kink (max(0, x) at 0), where any value between
-    them is a valid subgradient.
+    ``left``/``right``: the one-sided slopes (per unit of the direction) at the smallest
+    step, ``error`` how much they moved from the step before; ``kink`` where the slopes
+    differ by a gap that stays as the step shrinks; ``jump`` where the value itself does.
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    error: np.ndarray
+    kink: np.ndarray
+    jump: np.ndarray
+
+
+def magnitudes(x: np.ndarray) -> np.ndarray:
+    """Each element's own magnitude |x|, or the array's largest |x| (else 1) where x = 0,
+    so that the probe's steps stay far below the scale on which a smooth function bends
+    (log(x) at x = 1e-4 is smooth on steps of 1e-10, not of 1e-6)."""
+    largest = float(np.max(np.abs(x))) if np.size(x) else 0.0
+    return np.where(x != 0, np.maximum(np.abs(x), 1e-290), largest or 1.0)
+
+
+def _stays(sizes: list[np.ndarray], floor: np.ndarray) -> np.ndarray:
+    """Where a quantity measured at each of the shrinking steps stays the same size (within
+    ``PERSISTS``, plus ``floor``) and is larger than ``floor``."""
+    stays = np.abs(sizes[-1]) > floor
+    for big, small in zip(sizes, sizes[1:]):
+        stays &= np.abs(big - small) <= PERSISTS * np.maximum(np.abs(big), np.abs(small)) + floor
+    return stays
+
+
+def sides(spec: Spec, reference: Reference, direction: Mapping[str, np.ndarray]) -> Sides:
+    """One-sided slopes and values of the output along ``direction`` (by ``wrt`` name, in
+    the arrays' units) at the reference's arrays, at each of the ``SIDE_STEPS``.
+
+    At a smooth point the gap between left and right slopes shrinks with the step (it is
+    curvature times the step); at a kink (max(0, x) at 0) it stays; at a jump (sign(x) at
+    0, floor at an integer, a comparison at a tie) the difference of values stays and the
+    slopes grow like 1 / step. Differences within the function's rounding never count.
     """
     f = _FlatFunction(spec, reference.arrays, reference.scalarize)
-    local = np.zeros(reference.arrays[name].shape)
-    local[index] = ONE_SIDED_STEP * max(1.0, abs(float(reference.arrays[name][index])))
-    step = f.embed(name, local)
-    h = float(np.max(np.abs(step)))
+    d = np.concatenate([np.asarray(direction[n], dtype=np.float64).ravel()
+                        if n in direction else np.zeros(size)
+                        for n, size in zip(f.names, f.sizes)])
     centre = f(f.theta)
-    return (centre - f(f.theta - step)) / h, (f(f.theta + step) - centre) / h
+    rounding = np.abs(centre)
+    lefts, rights, falls, rises = [], [], [], []
+    with np.errstate(all="ignore"):
+        for h in SIDE_STEPS:
+            after, before = f(f.theta + h * d), f(f.theta - h * d)
+            rounding = np.maximum(rounding, np.maximum(np.abs(after), np.abs(before)))
+            falls.append(centre - before)
+            rises.append(after - centre)
+            lefts.append(falls[-1] / h)
+            rights.append(rises[-1] / h)
+        rounding = 16 * EPS * rounding  # of one evaluation of f
+        jump = _stays(falls, 1e3 * rounding) | _stays(rises, 1e3 * rounding)
+        gaps = [r - left for left, r in zip(lefts, rights)]
+        kink = ~jump & _stays(gaps, 40 * rounding / SIDE_STEPS[-1])
+        error = np.abs(lefts[-2] - lefts[-1]) + np.abs(rights[-2] - rights[-1])
+    finite = np.isfinite(lefts[-1]) & np.isfinite(rights[-1])
+    return Sides(lefts[-1], rights[-1], error, kink & finite, jump & np.isfinite(centre))

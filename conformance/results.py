@@ -67,8 +67,10 @@ class Result:
     median_call_seconds: float | None = None
     forward_ratio: float | None = None
     reproduce: str = ""  # a copy-paste snippet for cases that did not pass (see repro.py)
-    #: Convention cases only (see conformance.conventions): the backend's derivative per
-    #: ``wrt`` name, as nested lists (NaN and infinities kept; JSON writes them as text).
+    #: Convention cases (see conformance.conventions), and CONVENTION results at a
+    #: non-differentiable point (diagnosis ``kink``, for the keys with such points): the
+    #: backend's derivative per ``wrt`` name, as nested lists (NaN and infinities kept;
+    #: JSON writes them as text).
     convention_values: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:

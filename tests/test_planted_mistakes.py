@@ -102,11 +102,14 @@ def test_every_diagnosis_has_a_planted_mistake() -> None:
 
 
 @pytest.mark.parametrize("correct", ["jax", "autograd"])
-def test_correct_adapters_on_the_gallery_specs_get_no_diagnosis(backend, correct: str) -> None:
+def test_correct_adapters_on_the_gallery_specs_pass(backend, correct: str) -> None:
     backend(correct)
     from backends import load
 
     for make_spec in {g[2] for g in GALLERY if g[2] not in (seed000_like, seed001_like)}:
         result = check(make_spec(), load(correct))
-        assert result.diagnoses == [], f"{correct} on {make_spec().name}: {result.message}"
-        assert result.status is Status.PASS, f"{correct} on {make_spec().name}: {result.message}"
+        # at relu's kink every valid choice is a CONVENTION, the reference's (0.5) included
+        expected = (Status.CONVENTION, ["kink"]) if make_spec is relu_at_zero \
+            else (Status.PASS, [])
+        assert (result.status, result.diagnoses) == expected, \
+            f"{correct} on {make_spec().name}: {result.message}"
