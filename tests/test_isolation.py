@@ -249,7 +249,7 @@ def test_more_interrupts_during_the_shutdown_still_leave_the_table_and_the_repor
     proc = subprocess.Popen(
         [sys.executable, "-c", SLOW_JUDGING, "run", "-b", "planted_faults:Planted", "-b",
          "planted_faults:Slow", "--json", str(report_path), "--junit", str(tmp_path / "r.xml"),
-         "--timeout", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "--timeout", "600", "--table", "full"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": path, "PLANTED_MARK": str(mark),
              "PLANTED_PIDS": str(pids), "TMPDIR": str(temporary)})
     for _ in range(1200):  # the slow backend hangs in its 2nd spec, the other began the 3rd

@@ -18,6 +18,7 @@ from conformance.results import Report, Result, Status
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 def cell(result: Result) -> str:
     """One table cell: the status and, when numbers were compared, the max relative error."""
@@ -366,8 +367,9 @@ def show(report: Report, console: Console | None, full: bool = False) -> None:
     if full:
         print_table(report, console)
         return
-    for status, text in brief(report, console.width):  # already wrapped to the width
+    for status, text in brief(report, console.width)[:-1]:  # already wrapped to the width
         console.print(Text(text, style=STYLES[status] if status else ""), soft_wrap=True)
+    console.print(_totals(report))
 
 
 def print_table(report: Report, console: Console) -> None:
@@ -392,9 +394,16 @@ def print_table(report: Report, console: Console) -> None:
         console.print(Text(line, style="bold"))
     for line in coverage(report):
         console.print(line, markup=False, highlight=False)
+    console.print(_totals(report))
+
+
+def _totals(report: Report) -> Text:
+    """:func:`summary` coloured by status."""
+    from rich.text import Text
+
     totals = Text(", ").join(Text(f"{n} {s.value}", style=STYLES[s])
                              for s, n in counts(report.results).items())
-    console.print(totals if report.complete else Text.assemble(totals, " (INCOMPLETE run)"))
+    return totals if report.complete else Text.assemble(totals, " (INCOMPLETE run)")
 
 
 def explain(result: Result) -> str:
