@@ -143,7 +143,9 @@ WIDTH = 100
 MAX_LISTED = 20
 #: Characters of an UNSUPPORTED reason shown in the brief view (the reports hold all).
 MAX_REASON = 200
-#: Distinct names listed after an UNSUPPORTED reason they vary in.
+#: Characters of a FAIL, ERROR or INCONCLUSIVE reason shown in the brief view.
+MAX_MESSAGE = 400
+#: Names listed after a reason they share (or vary in); the rest are counted.
 MAX_NAMES = 8
 #: The statuses listed case by case in the brief view, in this order.
 PROBLEMS = (Status.FAIL, Status.ERROR, Status.INCONCLUSIVE)
@@ -208,7 +210,7 @@ def scoreboard(report: Report, columns: int) -> list[str]:
 def _template(messages: list[str]) -> dict[str, tuple[str, str]]:
     """Each message's reason and the word it varies in (``""`` when it does not): messages
     that differ in one word only (``VJP of cumprod`` / ``VJP of sort``) share the reason
-    ``VJP of … ``, chosen when it groups more messages than the message itself."""
+    ``VJP of ...``, chosen when it groups more messages than the message itself."""
     words = {m: re.findall(r"[\w.]+|[^\w\s]+|\s+", m) for m in set(messages)}
     seen: dict[tuple[str, ...], int] = {}
     for m, tokens in words.items():
@@ -225,17 +227,18 @@ def _template(messages: list[str]) -> dict[str, tuple[str, str]]:
             key = (*tokens[:i], "\0", *tokens[i + 1:])
             if seen.get(key, 0) > seen[best]:
                 best, detail = key, token
-        found[m] = ("".join(t if t != "\0" else "…" for t in best), detail)
+        found[m] = ("".join(t if t != "\0" else "..." for t in best), detail)
     return found
 
 
 def _short(text: str, limit: int = MAX_REASON) -> str:
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    """``text``, cut to ``limit`` characters with ``...`` when longer."""
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
 
 
 def grouped(report: Report, status: Status) -> list[str]:
     """One line per backend and reason of ``status`` (UNSUPPORTED, say): ``autograd: 79
-    UNSUPPORTED, NotImplementedError: VJP of … not defined: cumprod, sort, ...``; a reason
+    UNSUPPORTED, NotImplementedError: VJP of ... not defined: cumprod, sort, ...``; a reason
     of three cases or fewer names them."""
     lines = []
     for backend in dict.fromkeys(r.backend for r in report.results):
@@ -249,9 +252,7 @@ def grouped(report: Report, status: Status) -> list[str]:
             details = list(dict.fromkeys(d for _, d in members if d))
             text = f"{backend}: {len(members)} {status.value}, {_short(reason)}"
             if details:
-                more = len(details) - MAX_NAMES
-                text += ": " + ", ".join(details[:MAX_NAMES]) + (
-                    f", ... ({more} more)" if more > 0 else "")
+                text += ": " + _names(details)
             elif len(members) <= 3:
                 text += f" ({', '.join(spec for spec, _ in members)})"
             lines.append(text)
@@ -260,19 +261,41 @@ def grouped(report: Report, status: Status) -> list[str]:
 
 def problems(report: Report) -> list[tuple[Status, str]]:
     """The cases a person acts on, FAIL then ERROR then INCONCLUSIVE, each with its reason
-    (:data:`MAX_LISTED` per status and backend, the rest counted)."""
+    (at most :data:`MAX_MESSAGE` characters; :data:`MAX_LISTED` per status and backend, the
+    rest counted). A reason shared word for word by more than :data:`MAX_NAMES` cases of one
+    backend (a backend that timed out twice: all its other cases) is one line naming them."""
     lines: list[tuple[Status, str]] = []
     for status in PROBLEMS:
         for backend in dict.fromkeys(r.backend for r in report.results):
             cases = [r for r in report.results if r.backend == backend and r.status is status]
-            for r in cases[:MAX_LISTED]:
-                codes = f" [{','.join(r.diagnoses)}]" if r.diagnoses else ""
-                lines.append((status, f"{status.value} {r.spec} on {backend}{codes}: "
-                                      f"{r.message}"))
-            if len(cases) > MAX_LISTED:
-                lines.append((status, f"... and {len(cases) - MAX_LISTED} more {status.value} "
+            shared: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+            for r in cases:
+                shared.setdefault((r.message, tuple(r.diagnoses)), []).append(r.spec)
+            alone = []
+            for (message, codes), specs in shared.items():
+                if len(specs) <= MAX_NAMES:
+                    alone += [r for r in cases if r.message == message
+                              and tuple(r.diagnoses) == codes]
+                    continue
+                lines.append((status, f"{backend}: {len(specs)} {status.value}{_codes(codes)}, "
+                                      f"{_short(message, MAX_MESSAGE)}: {_names(specs)}"))
+            for r in alone[:MAX_LISTED]:
+                lines.append((status, f"{status.value} {r.spec} on {backend}"
+                                      f"{_codes(r.diagnoses)}: {_short(r.message, MAX_MESSAGE)}"))
+            if len(alone) > MAX_LISTED:
+                lines.append((status, f"... and {len(alone) - MAX_LISTED} more {status.value} "
                                       f"on {backend} (--table full lists every case)"))
     return lines
+
+
+def _codes(codes: Iterable[str]) -> str:
+    return f" [{','.join(codes)}]" if codes else ""
+
+
+def _names(names: list[str]) -> str:
+    """The first :data:`MAX_NAMES` names, and how many more."""
+    more = len(names) - MAX_NAMES
+    return ", ".join(names[:MAX_NAMES]) + (f", ... ({more} more)" if more > 0 else "")
 
 
 def conventions_line(report: Report) -> list[str]:
@@ -322,7 +345,7 @@ def brief(report: Report, columns: int | None = None) -> list[tuple[Status | Non
     ]
     reproducible = sum(bool(r.reproduce) for r in report.results)
     if reproducible:
-        sections[0].append((None, f"reproduce snippets of these {reproducible} cases: field "
+        sections[0].append((None, f"reproduce snippets of {reproducible} cases: field "
                                   "\"reproduce\" of the JSON report"))
     for section in filter(None, sections):
         out.append((None, ""))
