@@ -403,14 +403,20 @@ def print_table(report: Report, console: Console) -> None:
 
     backends, specs = grid(report)
     shown = Table(box=box.SIMPLE_HEAD)
-    longest = max((len(spec) for spec, _ in specs), default=4)
-    shown.add_column(Text("spec"), no_wrap=True, min_width=longest)  # names never squeezed
-    for name in backends:  # Text, not markup: names may hold brackets
-        shown.add_column(Text(name), overflow="fold")
+    for name in ["spec", *backends]:  # Text, not markup: names may hold brackets
+        shown.add_column(Text(name), no_wrap=True)
     for spec, results in specs:
         shown.add_row(Text(spec),
                       *(Text(cell(r), style=STYLES[r.status]) if r else "" for r in results))
-    console.print(shown)
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update_width(10**6), shown).maximum
+    narrow = console.width
+    console.width = max(narrow, natural)  # every cell whole; a narrow terminal wraps the lines
+    try:
+        console.print(shown)
+    finally:
+        console.width = narrow
     for status, text in notes(report):
         console.print(Text(text, style=STYLES[status]))
     for line in find_outliers(report).lines():
