@@ -31,8 +31,8 @@ HEARTBEAT_S = 10.0
 
 
 class LogLines:
-    """Progress as plain lines on ``stream``: ``gradparity: jax finished its 654 cases in
-    83 s; 1308/3270 cases done`` per backend, and a heartbeat naming the unfinished ones."""
+    """Progress as plain lines on ``stream``: ``gradparity: jax finished its 654 cases after
+    83 s; 1308/3270 cases done`` per backend, and a heartbeat naming those under way."""
 
     def __init__(self, specs: Sequence[Spec], backends: Sequence[Backend],
                  stream: TextIO | None = None) -> None:
@@ -58,11 +58,15 @@ class LogLines:
                      f"{self.elapsed()}; {self.count()}/{self.total} cases done")
 
     def heartbeat(self) -> str:
-        """Where the run is: cases done and the backends not finished, with their counts."""
-        unfinished = [f"{name} {n}/{self.per_backend}" for name, n in self.done.items()
-                      if n < self.per_backend]
+        """Where the run is: cases done, the backends under way with their counts, and how
+        many have not answered a case yet."""
+        going = [f"{name} {n}/{self.per_backend}" for name, n in self.done.items()
+                 if 0 < n < self.per_backend]
+        waiting = sum(n == 0 for n in self.done.values()) if self.per_backend else 0
         return (f"{self.count()}/{self.total} cases done after {self.elapsed()}"
-                + (f"; unfinished: {', '.join(unfinished)}" if unfinished else ""))
+                + (f"; running: {', '.join(going)}" if going else "")
+                + (f"; {waiting} backend{'s' * (waiting != 1)} without an answer yet"
+                   if waiting else ""))
 
     def say(self, text: str) -> None:
         with self._lock:  # the heartbeat thread and the run both write
