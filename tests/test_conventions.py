@@ -82,7 +82,7 @@ def test_conventions_command_writes_markdown_and_html(tmp_path: Path) -> None:
 
 
 def test_backends_that_answer_no_case_are_left_out_in_one_line() -> None:
-    from conformance.conventions import matrix, notes
+    from conformance.conventions import markdown, matrix, notes
     from conformance.results import Report, Result
 
     specs = convention_cases()[:2]
