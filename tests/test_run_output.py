@@ -169,3 +169,15 @@ def test_the_documented_sample_is_what_a_run_prints(backend) -> None:
     body = proc.stdout.split("\n\n", 1)[1]  # after the header (versions: this machine's)
     sample = shown.split("\n\n", 1)[1]
     assert _shape(body) == _shape(sample), body
+
+
+def test_a_scoreboard_too_wide_for_the_width_becomes_one_sentence_per_backend() -> None:
+    statuses = list(Status)
+    report = Report([Result(f"s{i}", "some-backend", status, "grad", "float64", seconds=0.5)
+                     for i, status in enumerate(statuses)], complete=False)
+    table = terminal.scoreboard(report, 200)
+    assert table[0].split() == ["backend", *(s.value for s in statuses), "supported", "time"]
+    assert table[2].split()[:-2] == ["some-backend", *["1"] * len(statuses), "6/7"]
+    narrow = terminal.scoreboard(report, 60)
+    assert max(map(len, narrow)) <= 60
+    assert " ".join(narrow).replace("\n", " ").startswith("some-backend: 6/7 supported, 4.0 s:")
