@@ -18,7 +18,7 @@ import numpy as np
 from backends.base import Backend
 from conformance import conventions, findings
 from conformance.contract import contract_violation
-from conformance.probes import References, plan_calls
+from conformance.probes import Call, References, plan_calls
 from conformance.reference import Reference
 from conformance.results import Report, Result, Status
 from conformance.spec import Spec, derivative_shape
@@ -55,10 +55,8 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
 
     Never raises for the backend's faults: they become the outcome's status and message.
     """
-    missing = backend.missing_modules()
-    if missing:
-        return Outcome(Status.SKIPPED, message=f"not installed: {', '.join(missing)} "
-                       f"({backend.install_hint()})")
+    if skipped := not_installed(backend):
+        return skipped
     reason = backend.unsupported_reason(spec)
     if reason:
         return Outcome(Status.UNSUPPORTED, message=reason)
@@ -79,6 +77,15 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
     if timings and outcome.status is None:
         outcome.timings = time_case(backend, spec, program, calls[0])
     return outcome
+
+
+def not_installed(backend: Backend) -> Outcome | None:
+    """SKIPPED with the install command when a module ``backend`` requires is missing."""
+    missing = backend.missing_modules()
+    if not missing:
+        return None
+    return Outcome(Status.SKIPPED, message=f"not installed: {', '.join(missing)} "
+                   f"({backend.install_hint()})")
 
 
 def judge(spec: Spec, references: References, backend_name: str, outcome: Outcome) -> Result:
@@ -327,31 +334,77 @@ def judge_spec(spec: Spec, references: References, backends: Sequence[Backend],
     return spec_results
 
 
+class _Planned(Sequence[Sequence[dict[str, np.ndarray]]]):
+    """Each spec's calls (the probe plan's arrays, cast to the spec's dtype), planned when an
+    executor first asks for them: workers start at once instead of waiting for every plan,
+    and a run stopped early plans nothing more."""
+
+    def __init__(self, specs: Sequence[Spec]) -> None:
+        self.specs = specs
+        self.plans: dict[int, list[Call]] = {}
+        self._calls: dict[int, list[dict[str, np.ndarray]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def __getitem__(self, i: int) -> list[dict[str, np.ndarray]]:  # type: ignore[override]
+        if i not in self._calls:
+            self.plans[i] = plan_calls(self.specs[i])
+            self._calls[i] = [self.specs[i].cast(c.arrays) for c in self.plans[i]]
+        return self._calls[i]
+
+
+def _absent(backends: Sequence[Backend]) -> dict[int, Outcome]:
+    """The SKIPPED outcome of each backend that is not installed, by backend index."""
+    return {j: skipped for j, b in enumerate(backends) if (skipped := not_installed(b))}
+
+
+def not_run(specs: Sequence[Spec], backends: Sequence[Backend]) -> Report:
+    """The report of a run stopped before it began: every case of an installed backend
+    NOT_RUN, of the others SKIPPED; ``complete=False``."""
+    absent = _absent(backends)
+    results = [result for spec in specs
+               for result in judge_spec(spec, References(spec, []), backends, absent)]
+    return Report(results=results, environment=environment(backends), complete=False)
+
+
+#: Told of each case's outcome as it arrives (spec, backend, outcome), before judging:
+#: what progress displays count.
+OnOutcome = Callable[[Spec, Backend, Outcome], None]
+
+
 def run(specs: Sequence[Spec], backends: Sequence[Backend],
         on_result: Callable[[Result], None] | None = None,
-        executor: Executor = in_process) -> Report:
+        executor: Executor = in_process, on_outcome: OnOutcome | None = None) -> Report:
     """Run every spec on every backend with ``executor`` and judge the answers here.
 
-    On KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into one) execution stops: the cases
-    answered so far are judged, the others are NOT_RUN, and the report has ``complete=False``.
+    Backends that are not installed are SKIPPED without a worker; each spec's calls are
+    planned when first sent. On KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into one),
+    at any point, execution stops: the cases answered so far are judged, the others of
+    installed backends are NOT_RUN, and the report has ``complete=False``.
     """
-    plans = [plan_calls(spec) for spec in specs]
-    calls = [[spec.cast(c.arrays) for c in plan] for spec, plan in zip(specs, plans)]
-    outcomes: list[dict[int, Outcome]] = [{} for _ in specs]
+    absent = _absent(backends)
+    outcomes: list[dict[int, Outcome]] = [dict(absent) for _ in specs]
+    present = [j for j in range(len(backends)) if j not in absent]
+    calls = _Planned(specs)
     judged: dict[int, list[Result]] = {}
 
     def settle(i: int) -> None:
-        judged[i] = judge_spec(specs[i], References(specs[i], plans[i]), backends, outcomes[i])
+        judged[i] = judge_spec(specs[i], References(specs[i], calls.plans.get(i, [])), backends,
+                               outcomes[i])
         for result in judged[i]:
             if on_result:
                 on_result(result)
 
     complete = True
     try:
-        for i, j, outcome in executor(specs, backends, calls):
-            outcomes[i][j] = outcome
-            if len(outcomes[i]) == len(backends):
-                settle(i)
+        if present:
+            for i, k, outcome in executor(specs, [backends[j] for j in present], calls):
+                outcomes[i][present[k]] = outcome
+                if on_outcome:
+                    on_outcome(specs[i], backends[present[k]], outcome)
+                if len(outcomes[i]) == len(backends):
+                    settle(i)
     except KeyboardInterrupt:
         complete = False
     for i in range(len(specs)):
