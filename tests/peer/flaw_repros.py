@@ -108,4 +108,16 @@ def specs() -> list[Spec]:
         Spec("flaw-namespace-pytensor-negative", negative, {"x": np.array([0.5, -1.5])},
              ("x",), kind="vjp", cotangent=np.array([1.0, 2.0]),
              description="pytensor.tensor calls it neg (and mul, sub, true_div)"),
-    ]
+    ] + equality_specs()
+
+
+def equal_mask(xp: Any, x: Any, labels: Any) -> Any:
+    return xp.where(labels == 1, x**2, x)
+
+
+def equality_specs() -> list[Spec]:
+    """8. ``==`` on a TF1 graph's tensors is Python identity (item 8)."""
+    return [Spec("flaw-namespace-graph-equality", equal_mask,
+                 {"x": np.array([1.5, 2.0, -0.5]), "labels": np.array([1, 0, 1])}, ("x",),
+                 kind="vjp", roles={"labels": "index"}, cotangent=np.array([1.0, 1.0, 1.0]),
+                 description="labels == 1 is the constant False in a TF1 graph")]
