@@ -1,9 +1,9 @@
 """Minimal reproductions of the gradparity flaws the JAX peer suite showed (GRADPARITY_FLAWS.md).
 
-Each spec is the smallest case of one distinct cause, with its arrays written out. Every
-answer below is correct (or the framework cannot compute it), so the right verdict is PASS
-(or UNSUPPORTED where the spec's name says so); what gradparity says instead is in
-GRADPARITY_FLAWS.md. Run one with
+Each spec is the smallest case of one distinct cause, with its arrays written out. The
+right verdict is PASS for every correct answer, UNSUPPORTED where a framework has no rule,
+and FAIL only for ``flaw-nan-message-sinc-at-0`` on autograd and TensorFlow (a real NaN,
+whose message is the flaw); what gradparity says instead is in GRADPARITY_FLAWS.md. Run one with
 ``gradparity run --catalog tests/peer/flaw_repros.py -s <name> -b <backend>``.
 """
 
