@@ -8,7 +8,8 @@ fails is reported with a warning, as array-api-tests does with its xfail files),
 
 The catalog is run once for all backends (references shared, each backend in its own worker).
 ``GRADPARITY_PEER_EVERY=N`` runs every N-th case (by a hash of its name, both dtypes of a case
-together); the default 3 keeps the run to a few minutes on two cores, 1 runs all of it.
+together); the default 3 (274 cases x 5 backends) took 2 to 3.5 minutes on two shared cores,
+1 runs all 798 (about 7 minutes there).
 """
 
 from __future__ import annotations
