@@ -131,7 +131,7 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
             return result
     result.reference_mode = reference.mode
     comparisons, admitted = _judged(spec, references, "base", base)
-    worst = max(comparisons, key=lambda c: c.worst.abs_error / max(c.worst.allowed, 1e-300))
+    worst = max(comparisons, key=_badness)
     result.max_abs_error = max(c.max_abs_error for c in comparisons)
     result.max_rel_error = max(c.max_rel_error for c in comparisons)
     result.tolerance = {**describe(spec.dtype), "allowed": worst.allowed_rel}
@@ -147,8 +147,7 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
         evidence.probe_failed = [c for c in _judged(spec, references, "perturbed",
                                                     outputs["perturbed"])[0] if not c.passed]
         if evidence.probe_failed:
-            probe = max(evidence.probe_failed,
-                        key=lambda c: c.worst.abs_error / max(c.worst.allowed, 1e-300))
+            probe = max(evidence.probe_failed, key=_badness)
             result.status = Status.FAIL
             result.probe = f"perturbed-weights call: {_describe_worst(probe)}"
             result.message = result.probe
@@ -165,6 +164,13 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
         result.convention_values = {n: np.asarray(base[n], dtype=np.float64).tolist()
                                     for n in dict.fromkeys(p.key for p, _ in admitted)}
     return _diagnosed(result, finding) if finding else result
+
+
+def _badness(comparison: Comparison) -> float:
+    """How far a comparison's worst element is beyond its allowance; a NaN or infinite
+    error ranks worst (``max`` never picks a NaN key, and the message must name it)."""
+    error = comparison.worst.abs_error
+    return error / max(comparison.worst.allowed, 1e-300) if np.isfinite(error) else np.inf
 
 
 def _describe_worst(comparison: Comparison,

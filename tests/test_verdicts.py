@@ -299,3 +299,14 @@ def test_a_whole_derivative_off_by_2e6_or_2e3_fails(backend, spec: Spec) -> None
     wrong = {k: (v * (1 + e)).astype(v.dtype) if k in spec.wrt else v
              for k, v in outcome.output.items()}
     assert judge(spec, references, "planted", Outcome(None, [wrong])).status is Status.FAIL
+
+
+def test_a_nan_derivative_is_the_worst_element_the_message_names() -> None:
+    """A NaN in one derivative outranks a finite error elsewhere: the message leads with it
+    (``max`` never picks a NaN key, so it once named the value with a false inequality)."""
+    spec = Spec("sin-nan", lambda xp, x: xp.sum(xp.sin(x)), {"x": np.array([0.3, 1.2])},
+                wrt=("x",))
+    result = check(spec, answer_with(lambda a: {"x": np.array([np.cos(0.3), np.nan])}))
+    assert result.status is Status.FAIL
+    assert result.worst.key == "x" and result.worst.index == [1], result.message
+    assert "nan" in result.message and "value" not in result.message.split(";")[-1]
