@@ -1,6 +1,6 @@
 """What ``gradparity run`` shows people: the brief default view (scoreboard, the cases that
 did not pass, grouped reasons) within 100 columns on the whole catalog, in a log and on a
-terminal; progress lines in a CI log; and the sample of docs-pending/runout.md."""
+terminal; progress lines in a CI log; and the sample on docs/guide/running.md."""
 
 from __future__ import annotations
 
@@ -145,7 +145,7 @@ def _named(name: str):
 
 # -- the documented sample -----------------------------------------------------------------
 
-DOCS = ROOT / "docs-pending" / "runout.md"
+DOCS = ROOT / "docs" / "guide" / "running.md"
 
 
 def _shape(text: str) -> list[str]:
@@ -161,7 +161,7 @@ def test_the_documented_sample_is_what_a_run_prints(backend) -> None:
     if installed("theano"):
         pytest.skip("the sample shows theano not installed (it has its own environment)")
     found = re.search(r"<!-- runout-sample: brief -->\s*```\n(.*?)```", DOCS.read_text(), re.S)
-    assert found, "docs-pending/runout.md has no sample marked runout-sample: brief"
+    assert found, "docs/guide/running.md has no sample marked runout-sample: brief"
     shown = found.group(1)
     command = shown.splitlines()[0].removeprefix("$ gradparity ").replace("'", "").split()
     proc = gradparity(*command, env={"COLUMNS": "100"})
