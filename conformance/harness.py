@@ -148,7 +148,8 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
             (share, index), key = max(uncertain)
             result.status = Status.INCONCLUSIVE
             result.message = (f"reference uncertain: {share:.1e} relative at {key}{index}, "
-                              f"too wide to judge to the {spec.dtype} tolerance")
+                              f"too wide to judge to the {spec.dtype} tolerance"
+                              + (f" ({reference.reason})" if reference.reason else ""))
     finding = findings.diagnose(evidence)
     return _diagnosed(result, finding) if finding else result
 
@@ -166,11 +167,11 @@ def _compare(spec: Spec, reference: Reference, output: dict[str, Any]) -> list[C
                            np.zeros_like(reference.value), spec.dtype, value_scale,
                            noise=reference.value_noise)]
     for n in spec.wrt:
-        # an all-zero derivative has no scale of its own: d value / d x ~ value / x
-        fallback = value_scale / max(float(np.max(np.abs(reference.arrays[n]))), 1.0)
+        # a derivative that is zero by cancellation is judged at its terms' scale
+        scale = reference.scales.get(n) or output_scale(reference.expected[n], value_scale)
         comparisons.append(compare(n, reference.observe(spec, n, output[n]),
                                    reference.expected[n], reference.uncertainty[n], spec.dtype,
-                                   output_scale(reference.expected[n], fallback)))
+                                   scale))
     return comparisons
 
 
