@@ -22,6 +22,7 @@ Rules (each one a failure seen in practice):
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -136,6 +137,7 @@ def _directional(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, direc
                  grow: bool, value_scale: float) -> Estimate:
     level = 8 * EPS * max(_finite_max(f0), value_scale, np.finfo(float).tiny)
     dependent: list[float] = []  # steps whose spot check disagreed with their table
+    base = SHRINKING_STEPS[0] * step_scale
 
     def attempt(step: float) -> tuple[Estimate | None, float]:
         # differences of f at the smallest step cannot beat |f| eps / h
@@ -143,21 +145,25 @@ def _directional(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, direc
         rounding = level / smallest
         for scheme in _SCHEMES:
             order = 2 if scheme is _central else 1
-            quotient = scheme(f, theta, direction, f0)
+            quotient = functools.cache(scheme(f, theta, direction, f0))
             estimate = richardson(quotient, step, order=order)
-            if np.isfinite(_finite_max(estimate[0])) and np.isfinite(_finite_max(estimate[1])):
+            if not (np.isfinite(_finite_max(estimate[0]))
+                    and np.isfinite(_finite_max(estimate[1]))):
+                continue
+            candidate = _with_rounding(estimate, rounding)
+            if step == base:
                 # a spot check at a much smaller step: a smooth function's quotient there is
-                # off by its truncation (known from the table) plus rounding, no more
+                # off by its truncation (known from the table) plus rounding, no more; one
+                # that rounds internally on a grid coarser than float64's is off by more
                 spot = quotient(smallest / SPOT)
                 expected = (np.abs(quotient(smallest) - estimate[0]) / SPOT**order
                             + level * SPOT / smallest)
-                candidate = _with_rounding(estimate, rounding)
                 if np.all(np.isfinite(spot)) and np.any(
                         np.abs(spot - estimate[0]) > 4 * expected + candidate[1]):
                     dependent.append(step)
                     return (estimate[0], np.maximum(candidate[1], np.abs(spot - estimate[0]))
                             ), 0.0
-                return candidate, rounding
+            return candidate, rounding
         return None, rounding
 
     return _best(attempt, [s * step_scale for s in SHRINKING_STEPS],
@@ -171,11 +177,10 @@ def _best(attempt: Callable[[float], tuple[Estimate | None, float]], shrinking: 
     """The estimate with the smallest bound over a ladder of steps (see :func:`directional`).
 
     Steps shrink while the estimate is inconsistent; where the first step's estimate is
-    limited by rounding alone, wider steps are tried. Every estimate made is kept: where
-    two disagree beyond their bounds, or a step's spot check (``dependent``) disagreed with
-    its table, the quotient depends on the step, and the result's bound grows to cover
-    each of them (never a confident number picked from a step that happened to look
-    consistent).
+    limited by rounding alone, wider steps are tried. Every estimate made is kept: where a
+    step's spot check disagreed with its table (``dependent``), the quotient depends on
+    the step, and the result's bound grows to cover each of them (never a confident
+    number picked from a step that happened to look consistent).
     """
     candidates: list[Estimate] = []
 
@@ -200,13 +205,13 @@ def _best(attempt: Callable[[float], tuple[Estimate | None, float]], shrinking: 
     if not candidates:
         return np.full(shape, np.nan), np.full(shape, np.inf)
     best = min(candidates, key=lambda c: _largest(c[1]))
+    if not dependent:
+        return best
     error = best[1]
     with np.errstate(invalid="ignore"):
         for other in candidates:
-            gap = np.abs(other[0] - best[0])
-            if dependent or np.any(gap > best[1] + other[1]):
-                error = np.maximum(error, gap + other[1])
-    if (dependent or error is not best[1]) and notes is not None:
+            error = np.maximum(error, np.abs(other[0] - best[0]) + other[1])
+    if notes is not None:
         notes.add(STEP_DEPENDENT)
     return best[0], error
 

@@ -214,7 +214,9 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
         flat = np.concatenate([tangents[n].ravel() for n in spec.wrt])
         tangent_scale = float(np.max(np.abs(flat))) or 1.0
         tangent = flat / tangent_scale  # steps of at most h per element
-        along_tangent = float(np.max(_scale(f.theta[tangent != 0]), initial=1.0))
+        # steps along the tangent move every element: the smallest element's scale
+        along_tangent = float(np.min(_scale(f.theta[tangent != 0]), initial=np.inf)) \
+            if np.any(tangent) else 1.0
         # a complex step confirmed tightly along the tangent shows fn analytic there: the
         # HVP candidates (differences of complex steps) then keep their own bounds
         analytic = confirmed(f.along(tangent, along_tangent))
