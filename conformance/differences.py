@@ -177,10 +177,13 @@ def _best(attempt: Callable[[float], tuple[Estimate | None, float]], shrinking: 
     """The estimate with the smallest bound over a ladder of steps (see :func:`directional`).
 
     Steps shrink while the estimate is inconsistent; where the first step's estimate is
-    limited by rounding alone, wider steps are tried. Every estimate made is kept: where a
-    step's spot check disagreed with its table (``dependent``), the quotient depends on
-    the step, and the result's bound grows to cover each of them (never a confident
-    number picked from a step that happened to look consistent).
+    limited by rounding alone, wider steps are tried. Every estimate made is kept: where the
+    first step's spot check disagreed with its table (``dependent``), the quotient depends
+    on the step, and the result's bound grows to cover each of them (never a confident
+    number picked from a smaller step that happened to look consistent: below the grid
+    of a function that rounds internally, every quotient is exactly 0). Smaller steps'
+    estimates are not compared with each other: their rounding bound counts ``f``'s
+    rounding, not the input's along a direction of many elements.
     """
     candidates: list[Estimate] = []
 
