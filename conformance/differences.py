@@ -127,6 +127,11 @@ GROWING_STEPS = (FIRST_STEP * 10, FIRST_STEP * 100)
 GROW_ABOVE = 1e-10
 #: The spot check of a table takes a central difference at its smallest step over this.
 SPOT = 16.0
+#: A spot check within this (relative to the estimate) of its table is never a sign of step
+#: dependence: a function's evaluations may carry more than a few ulps of noise (numpy's
+#: complex functions, which HVP columns difference, lose up to ``COMPLEX_FLOOR``), while a
+#: grid that matters to the float64 tolerance puts the spot check far further off.
+SPOT_FLOOR = 1e-7
 #: Why a reference is uncertain when its difference quotients depend on the step.
 STEP_DEPENDENT = ("the function rounds internally (or is not smooth) at the scale of the "
                   "steps: its difference quotients depend on the step")
@@ -159,7 +164,8 @@ def _directional(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, direc
                 expected = (np.abs(quotient(smallest) - estimate[0]) / SPOT**order
                             + level * SPOT / smallest)
                 if np.all(np.isfinite(spot)) and np.any(
-                        np.abs(spot - estimate[0]) > 4 * expected + candidate[1]):
+                        np.abs(spot - estimate[0]) > 4 * expected + candidate[1]
+                        + SPOT_FLOOR * _largest(estimate[0])):
                     dependent.append(step)
                     return (estimate[0], np.maximum(candidate[1], np.abs(spot - estimate[0]))
                             ), 0.0
