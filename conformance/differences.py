@@ -156,7 +156,7 @@ def _directional(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, direc
                     and np.isfinite(_finite_max(estimate[1]))):
                 continue
             candidate = _with_rounding(estimate, rounding)
-            if step == base:
+            if step == base and scheme is _central:  # (one-sided: a domain edge is near)
                 # a spot check at a much smaller step: a smooth function's quotient there is
                 # off by its truncation (known from the table) plus rounding, no more; one
                 # that rounds internally on a grid coarser than float64's is off by more
