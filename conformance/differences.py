@@ -125,6 +125,9 @@ def directional(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, direct
 #: eigenvalues: no complex step) is then estimated more precisely from wider stencils.
 GROWING_STEPS = (FIRST_STEP * 10, FIRST_STEP * 100)
 GROW_ABOVE = 1e-10
+#: How far beyond both bounds the first step's estimate must be from the best one to show
+#: step dependence (a Richardson bound at a too-wide step is only roughly its error).
+MARGIN = 4.0
 #: The spot check of a table takes a central difference at its smallest step over this.
 SPOT = 16.0
 #: A spot check within this (relative to the estimate) of its table is never a sign of step
@@ -156,7 +159,9 @@ def _directional(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, direc
                     and np.isfinite(_finite_max(estimate[1]))):
                 continue
             candidate = _with_rounding(estimate, rounding)
-            if step == base and scheme is _central:  # (one-sided: a domain edge is near)
+            if step == base and scheme is _central and _largest(candidate[1]) <= max(
+                    CONSISTENT * _largest(estimate[0]), 1.01 * rounding):
+                # (only a table that would be accepted; one-sided: a domain edge is near)
                 # a spot check at a much smaller step: a smooth function's quotient there is
                 # off by its truncation (known from the table) plus rounding, no more; one
                 # that rounds internally on a grid coarser than float64's is off by more
@@ -184,12 +189,13 @@ def _best(attempt: Callable[[float], tuple[Estimate | None, float]], shrinking: 
 
     Steps shrink while the estimate is inconsistent; where the first step's estimate is
     limited by rounding alone, wider steps are tried. Every estimate made is kept: where the
-    first step's spot check disagreed with its table (``dependent``), the quotient depends
-    on the step, and the result's bound grows to cover each of them (never a confident
-    number picked from a smaller step that happened to look consistent: below the grid
-    of a function that rounds internally, every quotient is exactly 0). Smaller steps'
-    estimates are not compared with each other: their rounding bound counts ``f``'s
-    rounding, not the input's along a direction of many elements.
+    first step's spot check disagreed with its table (``dependent``), or the first step's
+    estimate is far beyond both bounds from the best, the quotient depends on the step,
+    and the result's bound grows to cover each of them (never a confident number picked
+    from a smaller step that happened to look consistent: below the grid of a function
+    that rounds internally, every quotient is exactly 0). Smaller steps' estimates are not
+    compared with each other: their rounding bound counts ``f``'s rounding, not the
+    input's along a direction of many elements.
     """
     candidates: list[Estimate] = []
 
@@ -214,12 +220,23 @@ def _best(attempt: Callable[[float], tuple[Estimate | None, float]], shrinking: 
     if not candidates:
         return np.full(shape, np.nan), np.full(shape, np.inf)
     best = min(candidates, key=lambda c: _largest(c[1]))
+    with np.errstate(invalid="ignore"):
+        # the first step's estimate, if not the best, was rejected as inconsistent (a kink
+        # or a pole in its stencil): it must still agree with the best within both bounds,
+        # with a margin; far beyond them, or where it is clearly not 0 while the best is
+        # exactly 0 (f took one value over the whole smaller stencil), the best one comes
+        # from a step below the grid of a function that rounds internally
+        first = candidates[0]
+        if first is not best and (
+                np.any(np.abs(first[0] - best[0]) > MARGIN * (first[1] + best[1]))
+                or (not np.any(best[0]) and np.any(np.abs(first[0]) > first[1]))):
+            dependent = [*dependent, 0.0]
     if not dependent:
         return best
     error = best[1]
     with np.errstate(invalid="ignore"):
-        for other in candidates:
-            error = np.maximum(error, np.abs(other[0] - best[0]) + other[1])
+        for other in candidates:  # no step is right: as wide as all of them, twice over
+            error = np.maximum(error, 2 * (np.abs(other[0] - best[0]) + other[1]))
     if notes is not None:
         notes.add(STEP_DEPENDENT)
     return best[0], error
