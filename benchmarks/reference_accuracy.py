@@ -10,7 +10,8 @@ the analytic derivative, the largest error bound it claims (relative), whether t
 covers the true error, whether a float64 case can be judged with that bound, and the
 evaluations it made.
 "Relative" divides by |d_i| + 1e-3 max |d|, the float64 tolerance's own denominator (an
-element a billion times smaller than the largest is judged against that floor).
+element a billion times smaller than the largest is judged against that floor; where the
+derivative is all 0, the figures are absolute).
 
     python benchmarks/reference_accuracy.py
     python benchmarks/reference_accuracy.py --smoke
@@ -124,7 +125,8 @@ def measure(name: str, fn: Callable[..., Any], x: np.ndarray, derivative: Deriva
     from conformance.tolerance import TOLERANCES
 
     tol = TOLERANCES["float64"]
-    scale = np.maximum(np.abs(want) + tol["floor"] / tol["rtol"] * np.max(np.abs(want)), 1e-300)
+    scale = np.abs(want) + tol["floor"] / tol["rtol"] * np.max(np.abs(want))
+    scale = np.where(scale > 0, scale, 1.0)  # a derivative that is all 0: absolute figures
     error = float(np.max(np.abs(got - want) / scale))
     claimed = float(np.max(bound / scale))
     covered = "yes" if np.all(np.abs(got - want) <= np.maximum(bound, 4e-16 * scale)) else "NO"
