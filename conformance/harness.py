@@ -158,7 +158,8 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
             result.status = Status.INCONCLUSIVE
             evidence.uncertain = True
             result.message = (f"reference uncertain: {share:.1e} relative at {key}{index}, "
-                              f"too wide to judge to the {spec.dtype} tolerance")
+                              f"too wide to judge to the {spec.dtype} tolerance"
+                              + (f" ({reference.reason})" if reference.reason else ""))
     finding = findings.diagnose(evidence)
     if finding and finding.code == "kink":  # each backend's choice, as the catalog's cases
         result.convention_values = {n: np.asarray(base[n], dtype=np.float64).tolist()
@@ -243,10 +244,9 @@ def _compare(spec: Spec, reference: Reference, output: dict[str, Any],
             uncertainty = np.array(np.broadcast_to(uncertainty, expected.shape))
             for index in here:
                 observed[index] = expected[index] = uncertainty[index] = 0.0
-        # an all-zero derivative has no scale of its own: d value / d x ~ value / x
-        fallback = value_scale / max(float(np.max(np.abs(reference.arrays[n]))), 1.0)
-        comparisons.append(compare(n, observed, expected, uncertainty, spec.dtype,
-                                   output_scale(expected, fallback)))
+        # a derivative that is zero by cancellation is judged at its terms' scale
+        scale = reference.scales.get(n) or output_scale(expected, value_scale)
+        comparisons.append(compare(n, observed, expected, uncertainty, spec.dtype, scale))
     return comparisons
 
 
