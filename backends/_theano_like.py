@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from backends._numpy_names import clip, concatenate, numpy_linalg, one_sided_clip, variance
 from backends.functional import Derivatives, FunctionalBackend, Objective
 from conformance.spec import Spec
 
@@ -81,7 +82,15 @@ class Namespace:
         self._label, self._tensor = label, tensor
         self.__name__ = label  # what an UNSUPPORTED reason calls it
         self.matmul = matmul
-        self.linalg = types.SimpleNamespace(**linalg)
+        self.linalg = types.SimpleNamespace(**{**linalg, **numpy_linalg(
+            self, **{n: linalg[n] for n in ("eigh", "eigvalsh", "cholesky", "slogdet")
+                     if n in linalg})})
+        self.var = variance(self, lambda a, axis, keepdims: tensor.var(a, axis=axis,
+                                                                       keepdims=keepdims), False)
+        self.std = variance(self, lambda a, axis, keepdims: tensor.std(a, axis=axis,
+                                                                       keepdims=keepdims), True)
+        self.clip = clip(one_sided_clip(self, tensor.clip))
+        self.concatenate = concatenate(self, tensor.concatenate)
         self.split = _split(tensor)
         self.diagonal = _diagonal(tensor)
         self.atleast_3d = _atleast_3d
@@ -90,6 +99,8 @@ class Namespace:
         if name in CONSTANTS:
             return CONSTANTS[name]
         for candidate in RENAMED.get(name, (name,)):
+            if candidate in self.__dict__:
+                return self.__dict__[candidate]
             value = getattr(self._tensor, candidate, None)
             if callable(value) and not name.startswith("_"):
                 return value
