@@ -75,7 +75,10 @@ def _diagonal(tensor: Any) -> Callable[..., Any]:
 class Namespace:
     """numpy names over ``theano.tensor`` / ``pytensor.tensor`` (what ``fn`` sees as ``xp``);
     where the framework's function of a numpy name takes other arguments (``split``,
-    ``atleast_3d``, an offset ``diagonal``), numpy's semantics are written on its ops."""
+    ``atleast_3d``, an offset ``diagonal``, ``var``/``std`` with ``ddof``, ``clip`` with a
+    None bound, ``concatenate(axis=None)``, ``reshape(x, -1)``, the triangle ``eigh`` and
+    ``cholesky`` read), numpy's semantics are written on its ops
+    (:mod:`backends._numpy_names`)."""
 
     def __init__(self, label: str, tensor: Any, matmul: Callable[[Any, Any], Any],
                  linalg: Mapping[str, Any]) -> None:
@@ -91,6 +94,8 @@ class Namespace:
                                                                        keepdims=keepdims), True)
         self.clip = clip(one_sided_clip(self, tensor.clip))
         self.concatenate = concatenate(self, tensor.concatenate)
+        self.reshape = lambda a, newshape: tensor.reshape(
+            a, (newshape,) if isinstance(newshape, int) else newshape)
         self.split = _split(tensor)
         self.diagonal = _diagonal(tensor)
         self.atleast_3d = _atleast_3d
