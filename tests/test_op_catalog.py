@@ -62,16 +62,19 @@ def test_a_missing_derivative_rule_is_unsupported_with_the_frameworks_message(ba
 def test_tensorflow_gaps_are_unsupported_and_supplied_names_pass(backend, backend_name: str
                                                                  ) -> None:
     backend = backend(backend_name)
-    # no xp.median, no ddof for xp.std: named before anything runs
+    # no xp.median, no where= for xp.mean: named before anything runs
     assert backend.unsupported_reason(_op("op-reductions-median-grad-float64")) == \
         "tensorflow.experimental.numpy has no xp.median"
-    assert backend.unsupported_reason(_op("op-reductions-std-axis-ddof-grad-float32")) == \
-        "tensorflow.experimental.numpy has no xp.std(ddof=)"
+    masked = Spec("masked-mean", lambda xp, x: xp.mean(x, where=x > 0), {"x": np.ones(3)},
+                  ("x",))
+    assert backend.unsupported_reason(masked) == \
+        "tensorflow.experimental.numpy has no xp.mean(where=)"
     # fmod is supplied (tf.truncatemod) but TensorFlow has no gradient for it
     fmod = check(_op("op-binary-fmod-grad-float64"), backend)
     assert fmod.status is Status.UNSUPPORTED and "TruncateMod" in fmod.message
-    # supplied array-API names and linalg, and log2 kept in float32
+    # supplied array-API names, linalg and std's ddof, and log2 kept in float32
     for name in ("op-elementwise-acos-grad-float64", "op-binary-atan2-grad-float32",
+                 "op-reductions-std-axis-ddof-grad-float32",
                  "op-linalg-eigh-vectors-grad-float64", "op-linalg-svd-values-vjp-float64",
                  "op-linalg-norm-nuc-grad-float64", "op-elementwise-log2-grad-float32"):
         result = check(_op(name), backend)
