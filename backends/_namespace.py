@@ -103,4 +103,3 @@ def _lacking_keywords(function: Any, keywords: set[str]) -> set[str]:
         return set()
     return keywords - {p.name for p in parameters
                        if p.kind is not inspect.Parameter.POSITIONAL_ONLY}
-
