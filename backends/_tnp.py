@@ -2,7 +2,10 @@
 
 :func:`numpy_namespace` is ``tensorflow.experimental.numpy`` with what it lacks supplied from
 TensorFlow's own API: the array-API names (``acos``, ``atan2``, ``pow``, ``concat``...),
-``rint``, ``fmod``, ``linalg`` and dtype-keeping ``log2``/``log10``/``logaddexp2``. What it
+``rint``, ``fmod``, ``linalg`` and dtype-keeping ``log2``/``log10``/``logaddexp2``; and where
+its names read numpy's arguments another way, numpy's meaning (``var``/``std`` with ``ddof``,
+``clip``'s keywords, ``pad``'s forms, ``linspace``'s ``dtype``, ``linalg.eigh``'s ``UPLO``:
+:mod:`backends._numpy_names`). What it
 still lacks makes a case UNSUPPORTED naming it (``backends._namespace``). :func:`scan` is the
 specs' ``scan`` on ``tf.scan``. Both are shared by ``tf-eager`` and ``tf-graph``; importing
 and configuring TensorFlow is :mod:`backends._tf`'s.
@@ -46,6 +49,7 @@ class _Namespace:
         self.pad = pad(tnp.pad, ("constant", "reflect", "symmetric"))
         self.concatenate = concatenate(tnp, tnp.concatenate)
         self.expand_dims = lambda a, axis: _expand_dims(tnp, a, axis)
+        self.linspace = functools.partial(_linspace, tnp)
         self.log2 = lambda x: _log_base(tf, x, 2.0)
         self.log10 = lambda x: _log_base(tf, x, 10.0)
         self.logaddexp2 = lambda x, y: _logaddexp2(tf, tnp, x, y)
@@ -67,6 +71,18 @@ class _Namespace:
     def __getattr__(self, name: str) -> Any:
         name = ALIASES.get(name, name)
         return self.__dict__[name] if name in self.__dict__ else getattr(self._tnp, name)
+
+
+def _linspace(tnp: Any, start: Any, stop: Any, num: int = 50, endpoint: bool = True,
+              retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
+    """numpy's ``linspace``, in ``dtype`` when given (tnp's returns float64 whatever
+    ``dtype`` says: measured, TensorFlow 2.21)."""
+    found = tnp.linspace(start, stop, num, endpoint, retstep, axis=axis)
+    if dtype is None:
+        return found
+    if retstep:
+        return tnp.asarray(found[0], dtype=dtype), tnp.asarray(found[1], dtype=dtype)
+    return tnp.asarray(found, dtype=dtype)
 
 
 def _expand_dims(tnp: Any, a: Any, axis: Any) -> Any:

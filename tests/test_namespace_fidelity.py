@@ -245,3 +245,16 @@ def test_tensorflows_none_gradient_is_recorded_and_judged_as_zero(backend, backe
     # a genuinely zero, connected gradient stays a number
     tanh = check(find("convention-relu-where-at-0"), b)
     assert tanh.convention_values == {"x": [0.0]}
+
+
+@pytest.mark.parametrize("backend_name", ["jax", "autograd", "tf-eager", "tf-graph", "pytensor"])
+def test_constructors_given_the_arrays_dtype_keep_float32(backend, backend_name: str) -> None:
+    """``eye``/``arange``/``linspace(..., dtype=x.dtype)``, ``full_like``, ``astype``: a
+    float32 spec stays float32 (TF's own ``linspace`` answered float64)."""
+    backend(backend_name)
+    names = ("eye-offset-dtype", "full-like", "arange-dtype", "linspace-dtype", "astype")
+    specs = [s for s in calls.specs() if s.dtype == "float32"
+             and any(s.name == f"calls-manipulation-{n}-grad-float32" for n in names)]
+    assert len(specs) == len(names)
+    for result in run(specs, [load(backend_name)]).results:
+        assert result.status is Status.PASS, (result.spec, result.message)
