@@ -29,9 +29,13 @@ def test_catalog_has_200_op_cases_in_every_family_with_unique_names() -> None:
     assert all(s.name.startswith("op-") and "op" in s.tags for s in ops)
     families = collections.Counter(s.tags[1] for s in ops)
     assert set(families) == {f"op-{f}" for f in OP_FAMILIES}
-    for spec in ops:  # every case in both dtypes
+    for spec in ops:  # every case in both dtypes, but where numpy computes in float64 anyway
         other = "float32" if spec.dtype == "float64" else "float64"
-        assert spec.name.removesuffix(spec.dtype) + other in names
+        if spec.name.removesuffix(spec.dtype) + other not in names:
+            assert other == "float32", spec.name
+            low = spec.evaluate(np, {n: np.asarray(a, dtype=np.float32)
+                                     for n, a in spec.arrays.items()})
+            assert np.asarray(low).dtype == np.float64, spec.name  # float_power, vander
 
 
 @pytest.mark.parametrize("backend_name", ["autograd", "jax"])
