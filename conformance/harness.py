@@ -26,7 +26,7 @@ from conformance.timing import time_case
 from conformance.tolerance import TOLERANCES, Comparison, compare, describe, output_scale
 
 #: Program hooks read after every call when an adapter offers them (see backends.base).
-HOOKS = ("graph_op_count", "trace_count", "weights_in_use")
+HOOKS = ("graph_op_count", "trace_count", "weights_in_use", "none_gradients")
 
 
 @dataclass
@@ -71,7 +71,9 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
                     outcome.hooks.setdefault(hook, []).append(getattr(program, hook)())
     except Exception as exc:  # noqa: BLE001 - an adapter's fault becomes an ERROR row
         outcome.status, outcome.message = Status.ERROR, f"{type(exc).__name__}: {exc}"
-        if reason := backend.unsupported_error(exc):  # e.g. no derivative rule for an op
+        # the framework's own refusal (no derivative rule, a method its tensors lack), unless
+        # the exception is a known user mistake that judging names (K.gradients in eager mode)
+        if not findings.from_exception(outcome.message) and (reason := backend.refusal(exc)):
             outcome.status, outcome.message = Status.UNSUPPORTED, reason
     outcome.seconds = time.perf_counter() - start
     if timings and outcome.status is None:

@@ -1,6 +1,7 @@
 """The built-in catalog: the starter function specs, the op catalog (one ``ops_<family>``
-module per family of the shared numpy API), index-array cases, the seed scenarios, the
-models, the convention cases and the real objectives."""
+module per family of the shared numpy API), numpy's calling conventions (``calls``),
+index-array cases, the seed scenarios, the models, the convention cases and the real
+objectives."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ OP_FAMILIES: tuple[str, ...] = ("elementwise", "binary", "reductions", "products
 
 
 def catalog() -> list[Spec]:
-    """Every built-in spec: starter cases, op cases, index-array cases, seed scenarios,
-    models, convention cases, real objectives."""
+    """Every built-in spec: starter cases, op cases, calling conventions, index-array cases,
+    seed scenarios, models, convention cases, real objectives."""
+    from conformance.catalog import calls
     from conformance.catalog.conventions import convention_specs
     from conformance.catalog.indexing import indexing_specs
     from conformance.catalog.models import model_specs
@@ -28,7 +30,7 @@ def catalog() -> list[Spec]:
     from conformance.catalog.seeds import seed_specs
     from conformance.catalog.starter import starter_specs
 
-    return (starter_specs() + list(op_specs()) + indexing_specs() + seed_specs()
+    return (starter_specs() + list(op_specs()) + calls.specs() + indexing_specs() + seed_specs()
             + model_specs() + convention_specs() + objective_specs())
 
 
