@@ -68,8 +68,7 @@ class _GraphProgram:
         self.names = names
 
     def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
-        with self.graph.as_default(), self.session.as_default():
-            value, *derivatives = self.fetch(arrays)
+        value, *derivatives = self.fetch(arrays)
         named = zip(self.names, map(np.asarray, derivatives), strict=True)
         return {"value": np.asarray(value), **dict(named)}
 
@@ -85,6 +84,12 @@ class _ModelGraphProgram(_GraphProgram):
                  names: tuple[str, ...], variables: Mapping[str, Any]):
         super().__init__(spec, graph, session, fetch, names)
         self.variables = dict(variables)
+
+    def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
+        # K.function finds its session through the default graph and session; a function
+        # spec's fetch names its session itself and skips these contexts (about 10 us a call)
+        with self.graph.as_default(), self.session.as_default():
+            return super().__call__(arrays)
 
     def weights_in_use(self) -> dict[str, np.ndarray]:
         """The model's weights as the session holds them now."""
