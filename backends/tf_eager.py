@@ -144,8 +144,9 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
 class _PositionalFunction:
     """``compute(wrt, fixed)`` as a ``tf.function`` taking the tensors as positional
     arguments, one per layout of names: at every call TF builds a trace key of each argument,
-    and a dict's costs more than the tensors in it (tens of us on the 7-element polynomial of
-    ``benchmarks/adapter_overhead.py``). AutoGraph is off: specs use static Python control
+    and a dict's costs more than the tensors in it (two dicts made the 7-element polynomial of
+    ``benchmarks/adapter_overhead.py`` cost 26 us more per call than native code; positional
+    tensors, less). AutoGraph is off: specs use static Python control
     flow only (as under jax.jit), and converting every spec's code took a quarter of the
     adapter's time on the op catalog."""
 
