@@ -47,6 +47,9 @@ def core() -> Any:
     import tensorflow as tf
 
     tf.config.experimental.enable_tensor_float_32_execution(False)
+    # whole tracebacks: where an exception was raised tells the framework's refusal
+    # (UNSUPPORTED) from the adapter's fault (ERROR), see Backend.refusal
+    tf.debugging.disable_traceback_filtering()
     return tf
 
 

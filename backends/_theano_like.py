@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from backends._numpy_names import clip, concatenate, numpy_linalg, one_sided_clip, variance
 from backends.functional import Derivatives, FunctionalBackend, Objective
 from conformance.spec import Spec
 
@@ -74,14 +75,27 @@ def _diagonal(tensor: Any) -> Callable[..., Any]:
 class Namespace:
     """numpy names over ``theano.tensor`` / ``pytensor.tensor`` (what ``fn`` sees as ``xp``);
     where the framework's function of a numpy name takes other arguments (``split``,
-    ``atleast_3d``, an offset ``diagonal``), numpy's semantics are written on its ops."""
+    ``atleast_3d``, an offset ``diagonal``, ``var``/``std`` with ``ddof``, ``clip`` with a
+    None bound, ``concatenate(axis=None)``, ``reshape(x, -1)``, the triangle ``eigh`` and
+    ``cholesky`` read), numpy's semantics are written on its ops
+    (:mod:`backends._numpy_names`)."""
 
     def __init__(self, label: str, tensor: Any, matmul: Callable[[Any, Any], Any],
                  linalg: Mapping[str, Any]) -> None:
         self._label, self._tensor = label, tensor
         self.__name__ = label  # what an UNSUPPORTED reason calls it
         self.matmul = matmul
-        self.linalg = types.SimpleNamespace(**linalg)
+        self.linalg = types.SimpleNamespace(**{**linalg, **numpy_linalg(
+            self, **{n: linalg[n] for n in ("eigh", "eigvalsh", "cholesky", "slogdet")
+                     if n in linalg})})
+        self.var = variance(self, lambda a, axis, keepdims: tensor.var(a, axis=axis,
+                                                                       keepdims=keepdims), False)
+        self.std = variance(self, lambda a, axis, keepdims: tensor.std(a, axis=axis,
+                                                                       keepdims=keepdims), True)
+        self.clip = clip(one_sided_clip(self, tensor.clip))
+        self.concatenate = concatenate(self, tensor.concatenate)
+        self.reshape = lambda a, newshape: tensor.reshape(
+            a, (newshape,) if isinstance(newshape, int) else newshape)
         self.split = _split(tensor)
         self.diagonal = _diagonal(tensor)
         self.atleast_3d = _atleast_3d
@@ -90,6 +104,8 @@ class Namespace:
         if name in CONSTANTS:
             return CONSTANTS[name]
         for candidate in RENAMED.get(name, (name,)):
+            if candidate in self.__dict__:
+                return self.__dict__[candidate]
             value = getattr(self._tensor, candidate, None)
             if callable(value) and not name.startswith("_"):
                 return value

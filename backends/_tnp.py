@@ -2,7 +2,10 @@
 
 :func:`numpy_namespace` is ``tensorflow.experimental.numpy`` with what it lacks supplied from
 TensorFlow's own API: the array-API names (``acos``, ``atan2``, ``pow``, ``concat``...),
-``rint``, ``fmod``, ``linalg`` and dtype-keeping ``log2``/``log10``/``logaddexp2``. What it
+``rint``, ``fmod``, ``linalg`` and dtype-keeping ``log2``/``log10``/``logaddexp2``; and where
+its names read numpy's arguments another way, numpy's meaning (``var``/``std`` with ``ddof``,
+``clip``'s keywords, ``pad``'s forms, ``linspace``'s ``dtype``, ``linalg.eigh``'s ``UPLO``:
+:mod:`backends._numpy_names`). What it
 still lacks makes a case UNSUPPORTED naming it (``backends._namespace``). :func:`scan` is the
 specs' ``scan`` on ``tf.scan``. Both are shared by ``tf-eager`` and ``tf-graph``; importing
 and configuring TensorFlow is :mod:`backends._tf`'s.
@@ -15,6 +18,9 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+from backends._numpy_names import clip, concatenate, numpy_linalg, pad, variance
 from backends.base import Unsupported
 
 #: Array-API and numpy names that tensorflow.experimental.numpy spells another way.
@@ -34,6 +40,16 @@ class _Namespace:
 
     def __init__(self, tnp: Any, tf: Any) -> None:
         self._tnp = tnp
+        self.__name__ = tnp.__name__  # what an UNSUPPORTED reason calls it
+        self.var = variance(tnp, lambda a, axis, keepdims: tnp.var(a, axis=axis,
+                                                                   keepdims=keepdims), False)
+        self.std = variance(tnp, lambda a, axis, keepdims: tnp.std(a, axis=axis,
+                                                                   keepdims=keepdims), True)
+        self.clip = clip(tnp.clip)
+        self.pad = pad(tnp.pad, ("constant", "reflect", "symmetric"))
+        self.concatenate = concatenate(tnp, tnp.concatenate)
+        self.expand_dims = lambda a, axis: _expand_dims(tnp, a, axis)
+        self.linspace = functools.partial(_linspace, tnp)
         self.log2 = lambda x: _log_base(tf, x, 2.0)
         self.log10 = lambda x: _log_base(tf, x, 10.0)
         self.logaddexp2 = lambda x, y: _logaddexp2(tf, tnp, x, y)
@@ -42,8 +58,9 @@ class _Namespace:
         self.linalg = types.SimpleNamespace(
             norm=lambda x, ord=None, axis=None, keepdims=False: _norm(tf, x, ord, axis, keepdims),
             solve=lambda a, b: _solve(tf, a, b),
-            inv=tf.linalg.inv, det=tf.linalg.det, slogdet=tf.linalg.slogdet,
-            cholesky=tf.linalg.cholesky, eigh=tf.linalg.eigh, eigvalsh=tf.linalg.eigvalsh,
+            inv=tf.linalg.inv, det=tf.linalg.det,
+            **numpy_linalg(tnp, eigh=tf.linalg.eigh, eigvalsh=tf.linalg.eigvalsh,
+                           cholesky=tf.linalg.cholesky, slogdet=tf.linalg.slogdet),
             qr=lambda a, mode="reduced": _qr(tf, a, mode),
             svd=lambda a, full_matrices=True, compute_uv=True: _svd(tf, a, full_matrices,
                                                                    compute_uv),
@@ -52,7 +69,30 @@ class _Namespace:
             multi_dot=lambda arrays: functools.reduce(tnp.matmul, arrays))
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._tnp, ALIASES.get(name, name))
+        name = ALIASES.get(name, name)
+        return self.__dict__[name] if name in self.__dict__ else getattr(self._tnp, name)
+
+
+def _linspace(tnp: Any, start: Any, stop: Any, num: int = 50, endpoint: bool = True,
+              retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
+    """numpy's ``linspace``, in ``dtype`` when given (tnp's returns float64 whatever
+    ``dtype`` says: measured, TensorFlow 2.21)."""
+    found = tnp.linspace(start, stop, num, endpoint, retstep, axis=axis)
+    if dtype is None:
+        return found
+    if retstep:
+        return tnp.asarray(found[0], dtype=dtype), tnp.asarray(found[1], dtype=dtype)
+    return tnp.asarray(found, dtype=dtype)
+
+
+def _expand_dims(tnp: Any, a: Any, axis: Any) -> Any:
+    """numpy's ``expand_dims``: ``axis`` an int or a tuple of positions in the result."""
+    if isinstance(axis, int):
+        return tnp.expand_dims(a, axis)
+    ndim = len(a.shape) + len(axis)
+    for position in sorted(p % ndim for p in axis):
+        a = tnp.expand_dims(a, position)
+    return a
 
 
 def _norm(tf: Any, x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:  # noqa: A002 - numpy's name
@@ -86,11 +126,21 @@ def _logaddexp2(tf: Any, tnp: Any, x: Any, y: Any) -> Any:
     return tnp.logaddexp(x * ln2, y * ln2) / ln2
 
 
+#: numpy 2 reads ``solve``'s ``b`` as a vector only when it has one axis (numpy 1.x: when
+#: it has one axis fewer than ``a``).
+_VECTOR_ONLY_WHEN_1D = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+
+
 def _solve(tf: Any, a: Any, b: Any) -> Any:
-    """numpy's solve: a vector right-hand side is a vector, not a one-column matrix."""
-    if len(b.shape) == len(a.shape) - 1:
-        return tf.linalg.solve(a, b[..., None])[..., 0]
-    return tf.linalg.solve(a, b)
+    """numpy's solve: a vector right-hand side is a vector, not a one-column matrix, and a
+    stack of matrices ``a`` broadcasts against ``b``."""
+    vector = len(b.shape) == 1 if _VECTOR_ONLY_WHEN_1D else len(b.shape) == len(a.shape) - 1
+    rhs = b[..., None] if vector else b
+    batch = list(np.broadcast_shapes(tuple(a.shape[:-2]), tuple(rhs.shape[:-2])))
+    a = tf.broadcast_to(a, batch + list(a.shape[-2:]))
+    rhs = tf.broadcast_to(rhs, batch + list(rhs.shape[-2:]))
+    x = tf.linalg.solve(a, rhs)
+    return x[..., 0] if vector else x
 
 
 def _qr(tf: Any, a: Any, mode: str) -> Any:

@@ -3,13 +3,35 @@ row by row) and ``hessian_vector_product`` (over the flattened ``wrt`` arrays, w
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from backends._numpy_names import Names, clip, numpy_linalg, pad, variance
 from backends.functional import Derivative, Derivatives, FunctionalBackend, Objective
 from conformance.spec import Spec
+
+
+@functools.cache
+def numpy_namespace() -> Names:
+    """``autograd.numpy`` with numpy's meaning where its derivative rules read the arguments
+    another way: ``clip``'s bounds and ``pad``'s mode by keyword (its rules take them by
+    position), ``var``/``std`` with ``correction`` (its rule ignores it), the triangle
+    ``linalg.eigh``/``cholesky`` read, numpy 2's named results."""
+    import autograd.numpy as anp
+
+    def population(reduce):  # noqa: ANN001, ANN202 - anp.var or anp.std, ddof 0
+        return lambda a, axis, keepdims: reduce(a, axis=axis, keepdims=keepdims)
+
+    return Names(anp, "autograd.numpy", clip=clip(lambda a, low, high: anp.clip(a, low, high)),
+                 var=variance(anp, population(anp.var), False),
+                 std=variance(anp, population(anp.std), True),
+                 pad=pad(lambda a, widths, mode, **kwargs: anp.pad(a, widths, mode, **kwargs)),
+                 linalg=Names(anp.linalg, "autograd.numpy.linalg", **numpy_linalg(
+                     anp, eigh=anp.linalg.eigh, eigvalsh=anp.linalg.eigvalsh,
+                     cholesky=anp.linalg.cholesky, slogdet=anp.linalg.slogdet)))
 
 
 class AutogradBackend(FunctionalBackend):
@@ -28,9 +50,7 @@ class AutogradBackend(FunctionalBackend):
                         r"^ValueError: einstein sum subscripts string includes output subscript")
 
     def namespace(self) -> Any:
-        import autograd.numpy
-
-        return autograd.numpy
+        return numpy_namespace()
 
     def inner_grad(self) -> Any:
         from autograd import grad

@@ -15,9 +15,12 @@ Rules every adapter keeps (a plug-in author's checklist):
   ``weights_in_use()`` (see ``conformance.harness.HOOKS`` and docs/plugins/contract.md).
 * Optional: ``namespace()`` returns the numpy-like module function specs run on; a name a
   spec's ``fn`` reads that it lacks makes the case UNSUPPORTED (``backends._namespace``).
-* A framework that cannot compute a spec at run time (no derivative rule for an op) is
-  UNSUPPORTED with the framework's own message, not an ERROR: raise :class:`Unsupported`, or
-  list the framework's message patterns in ``no_rule_messages``.
+* A framework that cannot compute a spec at run time is UNSUPPORTED with the framework's own
+  message, not an ERROR (:meth:`Backend.refusal`): an exception raised inside the framework's
+  code (a package named in ``requires``: no derivative rule, ``NotImplementedError``, ``len()``
+  of a symbolic tensor) or by ``fn``'s own code on the framework's arrays (a method its
+  tensors lack); :class:`Unsupported` raised anywhere, and the framework messages listed in
+  ``no_rule_messages``. An exception raised in the adapter's own code stays an ERROR.
 * Adapters compute; they never compare, tolerate or diagnose. Judging is the harness's.
 """
 
@@ -27,6 +30,7 @@ import functools
 import importlib.metadata
 import importlib.util
 import re
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
@@ -106,9 +110,27 @@ class Backend:
             text = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, Unsupported) or any(re.search(p, text)
                                                     for p in self.no_rule_messages):
-                return text.splitlines()[0]
+                return _first_line(exc)
             exc = exc.__cause__ or exc.__context__
         return None
+
+    def refusal(self, exc: BaseException) -> str | None:
+        """The reason to report UNSUPPORTED for ``exc``, raised while preparing or calling a
+        program, or None when it is an ERROR (see :func:`raised_by_framework`)."""
+        reason = self.unsupported_error(exc)
+        if reason is None and raised_by_framework(exc, self.framework_packages(),
+                                                  self.adapter_modules()):
+            reason = _first_line(exc)
+        return reason
+
+    def framework_packages(self) -> frozenset[str]:
+        """Top-level packages of the framework: an exception raised in their code is the
+        framework's refusal (default: the packages of ``requires``)."""
+        return frozenset(m.partition(".")[0] for m in self.requires)
+
+    def adapter_modules(self) -> frozenset[str]:
+        """Modules holding the adapter's own code: an exception raised there is an ERROR."""
+        return frozenset({type(self).__module__, self.source_module()})
 
     def missing_modules(self) -> list[str]:
         """Required modules that are not installed (found without importing them)."""
@@ -162,6 +184,40 @@ class FunctionBackend(Backend):
 
     def source_module(self) -> str:
         return getattr(self.compute, "__module__", None) or "__main__"
+
+
+#: Exceptions that say nothing about what a framework can compute, wherever they are raised.
+_NEVER_REFUSALS = (MemoryError, RecursionError)
+
+
+def _first_line(exc: BaseException) -> str:
+    """``"ExceptionType: first line of the message"``."""
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def raised_by_framework(exc: BaseException, framework: frozenset[str],
+                        adapter: frozenset[str]) -> bool:
+    """Whether ``exc`` is the framework refusing the spec rather than the adapter failing.
+
+    Read from where it was raised, innermost frame first: in the framework's own code (a
+    module under one of the ``framework`` packages) it is the framework's refusal; in
+    ``fn``'s own code, reached before any adapter frame (``fn`` runs on numpy, so what it
+    does on the framework's arrays fails only for the framework: a method its tensors lack,
+    ``len()`` of a symbolic tensor), too; in the adapter's code (the ``backends`` package or
+    a module in ``adapter``) it is an ERROR. numpy, the standard library and other code in
+    between decide nothing."""
+    if isinstance(exc, _NEVER_REFUSALS) or not isinstance(exc, Exception):
+        return False
+    frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    for frame in reversed(frames):
+        module = frame.f_globals.get("__name__", "")
+        if module.partition(".")[0] in framework:
+            return True
+        if module in adapter or module.partition(".")[0] == "backends":
+            return False
+        if module == "conformance.spec" and frame.f_code.co_name == "evaluate":
+            return True  # the boundary of fn: its own code raised
+    return False
 
 
 @functools.cache

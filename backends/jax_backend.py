@@ -12,9 +12,11 @@ the directory, ``off`` turns it off; by default ``$XDG_CACHE_HOME/gradparity/jax
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
+from backends._numpy_names import Names, arrays_for_lists, clip, numpy_linalg
 from backends.functional import Derivatives, FunctionalBackend, Objective
 
 #: Environment variable naming the compilation cache directory, or ``off``.
@@ -37,12 +39,28 @@ def _jax() -> Any:
 
     jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", "highest")
+    # whole tracebacks: where an exception was raised tells the framework's refusal
+    # (UNSUPPORTED) from the adapter's fault (ERROR), see Backend.refusal
+    jax.config.update("jax_traceback_filtering", "off")
     cache = compilation_cache_dir()
     if cache:
         jax.config.update("jax_compilation_cache_dir", cache)
         # the catalog's programs compile in well under JAX's default threshold of 1 s
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     return jax
+
+
+@functools.cache
+def numpy_namespace() -> Names:
+    """``jax.numpy`` with numpy's meaning where its names differ: ``clip``'s ``a_min`` and
+    ``a_max``, Python lists as ``take`` indices and ``repeat`` counts, and the triangle
+    ``linalg.eigh``/``eigvalsh``/``cholesky`` read (jax symmetrizes the input)."""
+    jnp = _jax().numpy
+    return Names(jnp, "jax.numpy", clip=clip(lambda a, low, high: jnp.clip(a, low, high)),
+                 take=arrays_for_lists(jnp.take), repeat=arrays_for_lists(jnp.repeat),
+                 linalg=Names(jnp.linalg, "jax.numpy.linalg", **numpy_linalg(
+                     jnp, eigh=jnp.linalg.eigh, eigvalsh=jnp.linalg.eigvalsh,
+                     cholesky=jnp.linalg.cholesky)))
 
 
 class JaxBackend(FunctionalBackend):
@@ -58,7 +76,7 @@ class JaxBackend(FunctionalBackend):
                 "compilation_cache": "on" if compilation_cache_dir() else "off"}
 
     def namespace(self) -> Any:
-        return _jax().numpy
+        return numpy_namespace()
 
     def inner_grad(self) -> Any:
         return _jax().grad

@@ -71,9 +71,28 @@ class Keras3Backend(FunctionalBackend):
     #: into float32 on every engine but TensorFlow, so float64 specs elsewhere would be
     #: computed partly in float32: UNSUPPORTED with that reason, not a misleading FAIL.
     keeps_float64: ClassVar[bool] = False
+    #: The gradparity extra that installs the engine; None: pip installs it by name.
+    engine_extra: ClassVar[str | None] = None
+    #: Said after the install command when the engine is missing (where to get a build).
+    engine_note: ClassVar[str] = ""
 
     def numerics(self) -> dict[str, str]:
         return {"KERAS_BACKEND": self.engine}
+
+    def install_hint(self) -> str:
+        """What installs the missing modules: the ``keras`` extra has Keras alone, so the
+        engine comes from its own extra or, without one, from pip by name."""
+        missing = set(self.missing_modules()) or set(self.requires)
+        engine = list(dict.fromkeys(self.requires[m] for m in self.requires
+                                    if m in missing and m != "keras"))
+        extras = ["keras"] if "keras" in missing else []
+        if engine and self.engine_extra:
+            extras.append(self.engine_extra)
+        words = [f"'gradparity[{','.join(extras)}]'"] if extras else []
+        if not self.engine_extra:
+            words += engine
+        note = f" ({self.engine_note})" if engine and self.engine_note else ""
+        return "pip install " + " ".join(words) + note
 
     def unsupported_reason(self, spec: Spec) -> str | None:
         if spec.model is None:
@@ -121,6 +140,7 @@ class KerasJaxBackend(Keras3Backend, JaxBackend):
     engine = "jax"
     function_backend = "jax"
     requires = {"keras": "keras", "jax": "jax", "jaxlib": "jaxlib"}
+    engine_extra = "jax"
 
     def numerics(self) -> dict[str, str]:
         return {**JaxBackend.numerics(self), **Keras3Backend.numerics(self)}
@@ -139,6 +159,7 @@ class KerasTFBackend(Keras3Backend, TFEagerBackend):
     function_backend = "tf-eager"
     keeps_float64 = True
     requires = {"keras": "keras", "tensorflow": "tensorflow"}
+    engine_extra = "tf"
 
     def numerics(self) -> dict[str, str]:
         return {"TF_ENABLE_ONEDNN_OPTS": _tf.NUMERICS["TF_ENABLE_ONEDNN_OPTS"],
@@ -156,6 +177,8 @@ class KerasTorchBackend(Keras3Backend):
     engine = "torch"
     function_backend = "the torch plug-in of examples/torch-backend"
     requires = {"keras": "keras", "torch": "torch"}
+    engine_note = ("no extra installs torch; a CPU-only build: pip install torch --index-url "
+                   "https://download.pytorch.org/whl/cpu")
 
     def array(self, value: np.ndarray) -> Any:
         return _torch().as_tensor(np.asarray(value))

@@ -10,17 +10,22 @@ would.
 
 Hooks for the harness: ``program.trace_count()`` is how many times the spec's ``tf.function``
 has been traced (1 after any number of calls with the spec's shapes); for model specs,
-``program.weights_in_use()`` reads back the model's variables after a call.
+``program.weights_in_use()`` reads back the model's variables after a call;
+``program.none_gradients()`` names the ``wrt`` arrays whose derivative TensorFlow answered
+None (no path to the output, or an op whose gradient is None, such as ``floor``): the program
+returns zeros for them, as their derivative is zero, and the conventions matrix shows None.
 """
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from backends import _keras, _tf, _tnp
+from backends.base import Program
 from backends.functional import Derivative, Derivatives, FunctionalBackend, Objective
 from conformance.model import STATE_KINDS
 from conformance.spec import Spec
@@ -48,11 +53,15 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
 
     def grad(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
         tape, value = _recorded(f, wrt, fixed)
-        return value, tape.gradient(value, wrt, unconnected_gradients=_zero())
+        found = tape.gradient(value, wrt, unconnected_gradients=_none())
+        return value, _filled(found, lambda n: _tf.core().zeros_like(wrt[n]))
 
     def jacobian(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
+        tf = _tf.core()
         tape, value = _recorded(f, wrt, fixed)
-        return value, tape.jacobian(value, wrt, unconnected_gradients=_zero())
+        found = tape.jacobian(value, wrt, unconnected_gradients=_none())
+        return value, _filled(found, lambda n: tf.zeros(value.shape.concatenate(wrt[n].shape),
+                                                        value.dtype))
 
     def jvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
         tf = _tf.core()
@@ -60,8 +69,8 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         for name in wrt:
             with tf.autodiff.ForwardAccumulator(wrt[name], tangents[name]) as accumulator:
                 value = f(wrt, fixed)
-            out[name] = accumulator.jvp(value, unconnected_gradients=_zero())
-        return value, out
+            out[name] = accumulator.jvp(value, unconnected_gradients=_none())
+        return value, _filled(out, lambda n: tf.zeros_like(value))
 
     def jvp_by_double_vjp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict
                           ) -> Derivatives:
@@ -72,9 +81,10 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         with tf.GradientTape(persistent=True) as outer:
             u = tf.zeros_like(value)
             outer.watch(u)
-            pulled = tape.gradient(value, wrt, output_gradients=u, unconnected_gradients=_zero())
-        return value, {name: outer.gradient(pulled[name], u, output_gradients=tangents[name],
-                                            unconnected_gradients=_zero()) for name in wrt}
+            pulled = tape.gradient(value, wrt, output_gradients=u, unconnected_gradients=_none())
+        return value, _filled({name: None if pulled[name] is None else outer.gradient(
+            pulled[name], u, output_gradients=tangents[name], unconnected_gradients=_zero())
+            for name in wrt}, lambda n: tf.zeros_like(value))
 
     def derivative(self, spec: Spec) -> Derivative:
         if spec.kind == "jvp" and spec.uses_scan:
@@ -84,8 +94,9 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
 
     def vjp(self, f: Objective, wrt: dict, fixed: dict, cotangent: Any) -> Derivatives:
         tape, value = _recorded(f, wrt, fixed)
-        return value, tape.gradient(value, wrt, output_gradients=cotangent,
-                                    unconnected_gradients=_zero())
+        found = tape.gradient(value, wrt, output_gradients=cotangent,
+                              unconnected_gradients=_none())
+        return value, _filled(found, lambda n: _tf.core().zeros_like(wrt[n]))
 
     def hvp(self, f: Objective, wrt: dict, fixed: dict, tangents: dict) -> Derivatives:
         tf = _tf.core()
@@ -93,8 +104,25 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
             outer.watch(wrt)
             inner, value = _recorded(f, wrt, fixed)
             gradient = inner.gradient(value, wrt, unconnected_gradients=_zero())
-        return value, outer.gradient(gradient, wrt, output_gradients={n: tangents[n] for n in wrt},
-                                     unconnected_gradients=_zero())
+        found = outer.gradient(gradient, wrt, output_gradients={n: tangents[n] for n in wrt},
+                               unconnected_gradients=_none())
+        return value, _filled(found, lambda n: tf.zeros_like(wrt[n]))
+
+    def prepare(self, spec: Spec) -> Program:
+        """The program, with the ``none_gradients`` hook: the ``wrt`` names whose derivative
+        TensorFlow answered None while the spec's function was traced."""
+        answered: set[str] = set()
+        operator = self.derivative(spec)
+
+        def recording(f: Objective, wrt: dict, fixed: dict) -> Derivatives:
+            token = _ANSWERED_NONE.set(answered)
+            try:
+                return operator(f, wrt, fixed)
+            finally:
+                _ANSWERED_NONE.reset(token)
+        program = self.build(spec, recording)
+        program.none_gradients = lambda: tuple(sorted(answered))
+        return program
 
     # -- the steps of ``build`` that differ: tensors in, Keras models, the tf.function's hooks --
 
@@ -197,3 +225,28 @@ def _recorded(f: Objective, wrt: Any, fixed: Any) -> tuple[Any, Any]:
 def _zero() -> Any:
     """Inputs with no path to the output get zeros, not None: their derivative is zero."""
     return _tf.core().UnconnectedGradients.ZERO
+
+
+def _none() -> Any:
+    """TensorFlow's own answer, None included, for :func:`_filled` to record and fill."""
+    return _tf.core().UnconnectedGradients.NONE
+
+
+#: The names whose derivative TensorFlow answered None, collected while a program traces.
+_ANSWERED_NONE: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
+    "answered_none", default=None)
+
+
+def _filled(found: dict, zeros: Callable[[str], Any]) -> dict:
+    """``found`` with ``zeros(name)`` where TensorFlow answered None (the derivative of an
+    unconnected input, or of an op whose gradient is None, is zero), each such name recorded
+    for the program's ``none_gradients`` hook."""
+    answered = _ANSWERED_NONE.get()
+    out = {}
+    for name, derivative in found.items():
+        if derivative is None:
+            if answered is not None:
+                answered.add(name)
+            derivative = zeros(name)
+        out[name] = derivative
+    return out

@@ -11,8 +11,10 @@ Jacobians row by row (for function specs, one ``J^T u`` graph fed each row's bas
 ``u``), JVPs by the double-gradient trick, HVPs as gradients of gradients.
 
 The graph is built once per spec and then finalized, so calling the program again cannot add
-ops. Hooks for the harness: ``program.graph_op_count()`` (ops in the spec's graph) and, for
-model specs, ``program.weights_in_use()`` (the weights read back from the session).
+ops. Hooks for the harness: ``program.graph_op_count()`` (ops in the spec's graph),
+``program.none_gradients()`` (the ``wrt`` names whose gradient ``tf.compat.v1.gradients``
+answered None: the program returns zeros for them, and the conventions matrix shows None)
+and, for model specs, ``program.weights_in_use()`` (the weights read back from the session).
 """
 
 from __future__ import annotations
@@ -63,9 +65,9 @@ class _GraphProgram:
     derivatives w.r.t. ``names`` (the spec's ``wrt``, or none in a forward program)."""
 
     def __init__(self, spec: Spec, graph: Any, session: Any, fetch: Callable[[Arrays], list],
-                 names: tuple[str, ...]):
+                 names: tuple[str, ...], answered_none: tuple[str, ...] = ()):
         self.spec, self.graph, self.session, self.fetch = spec, graph, session, fetch
-        self.names = names
+        self.names, self.answered_none = names, answered_none
 
     def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
         value, *derivatives = self.fetch(arrays)
@@ -76,13 +78,18 @@ class _GraphProgram:
         """Number of ops in the spec's graph."""
         return len(self.graph.get_operations())
 
+    def none_gradients(self) -> tuple[str, ...]:
+        """The ``wrt`` names whose gradient TensorFlow answered None (filled with zeros)."""
+        return self.answered_none
+
 
 class _ModelGraphProgram(_GraphProgram):
     """A model spec's program, whose weights live in session variables that can be read back."""
 
     def __init__(self, spec: Spec, graph: Any, session: Any, fetch: Callable[[Arrays], list],
-                 names: tuple[str, ...], variables: Mapping[str, Any]):
-        super().__init__(spec, graph, session, fetch, names)
+                 names: tuple[str, ...], variables: Mapping[str, Any],
+                 answered_none: tuple[str, ...] = ()):
+        super().__init__(spec, graph, session, fetch, names, answered_none)
         self.variables = dict(variables)
 
     def __call__(self, arrays: Arrays) -> dict[str, np.ndarray]:
@@ -102,25 +109,26 @@ def _build_function(spec: Spec, tf: Any, graph: Any, session: Any,
                     with_derivatives: bool) -> _GraphProgram:
     placeholders = {n: tf.compat.v1.placeholder(spec.dtype_of(n), a.shape, name=n)
                     for n, a in spec.arrays.items()}
-    gradients = _zero_filled(tf, tf.compat.v1.gradients)
-    inner = _inner_grad(gradients) if spec.uses_grad else None
+    inner = _inner_grad(_zero_filled(tf, tf.compat.v1.gradients)) if spec.uses_grad else None
     value = tf.convert_to_tensor(spec.evaluate(_tf.numpy_namespace(), placeholders, grad=inner,
                                                scan=_tnp.scan))
     names = spec.wrt if with_derivatives else ()
     sources = {n: placeholders[n] for n in names}
+    answered: set[int] = set()
+    gradients = _zero_filled(tf, tf.compat.v1.gradients, answered)
     if names and spec.kind == "jacobian":
         rows = _jacobian_rows(tf, session, value, sources, gradients)
 
         def fetch(arrays: Arrays) -> list:
             return rows({placeholders[n]: arrays[n] for n in placeholders})
-        return _GraphProgram(spec, graph, session, fetch, names)
+        return _GraphProgram(spec, graph, session, fetch, names, _named(sources, answered))
     derivatives = _derivatives(spec, tf, value, sources, gradients) if names else []
     fetches = [value, *derivatives]
 
     def fetch(arrays: Arrays) -> list:
         return session.run(fetches, feed_dict={placeholders[n]: arrays[n] for n in placeholders})
 
-    return _GraphProgram(spec, graph, session, fetch, names)
+    return _GraphProgram(spec, graph, session, fetch, names, _named(sources, answered))
 
 
 def _jacobian_rows(tf: Any, session: Any, value: Any, sources: Mapping[str, Any],
@@ -149,8 +157,9 @@ def _build_model(spec: Spec, tf: Any, graph: Any, session: Any,
     value = keras.objective(keras.graph_output, targets)
     names = spec.wrt if with_derivatives else ()
     sources = {n: keras.variables.get(n, inputs.get(n)) for n in names}
+    answered: set[int] = set()
     derivatives = _derivatives(spec, tf, value, sources,
-                               _zero_filled(tf, K.gradients)) if names else []
+                               _zero_filled(tf, K.gradients, answered)) if names else []
     feeds = [*inputs, *targets]
     function = K.function(inputs=[*inputs.values(), *targets.values(), K.learning_phase()],
                           outputs=[value, *derivatives])
@@ -163,17 +172,26 @@ def _build_model(spec: Spec, tf: Any, graph: Any, session: Any,
         session.run(assign, feed_dict={loads[n]: arrays[n] for n in loads})
         return function([*(arrays[n] for n in feeds), learning_phase])
 
-    return _ModelGraphProgram(spec, graph, session, fetch, names, keras.variables)
+    return _ModelGraphProgram(spec, graph, session, fetch, names, keras.variables,
+                              _named(sources, answered))
 
 
-def _zero_filled(tf: Any, gradients: Callable) -> Gradients:
-    """``gradients(y, xs)`` with zeros where a source does not reach ``y``, densified (a
-    gather's gradient is ``IndexedSlices``)."""
+def _zero_filled(tf: Any, gradients: Callable, answered: set[int] | None = None) -> Gradients:
+    """``gradients(y, xs)`` with zeros where TensorFlow answers None (a source that does not
+    reach ``y``, an op whose gradient is None), densified (a gather's gradient is
+    ``IndexedSlices``); the ``id`` of each source answered None goes into ``answered``."""
     def filled(y: Any, xs: list) -> list:
         found = gradients(y, xs)
+        if answered is not None:
+            answered.update(id(x) for g, x in zip(found, xs, strict=True) if g is None)
         return [tf.zeros_like(x) if g is None else _tf.dense(g)
                 for g, x in zip(found, xs, strict=True)]
     return filled
+
+
+def _named(sources: Mapping[str, Any], answered: set[int]) -> tuple[str, ...]:
+    """The names of the ``sources`` whose ``id`` is in ``answered``."""
+    return tuple(n for n, x in sources.items() if id(x) in answered)
 
 
 def _inner_grad(gradients: Gradients) -> Callable[[Callable], Callable]:

@@ -15,8 +15,13 @@ from typing import TYPE_CHECKING
 from conformance.reports import FORMATS
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from backends.base import Backend
+    from conformance.harness import OnOutcome
     from conformance.results import Report
+    from conformance.spec import Spec
+    from conformance.user_catalogs import Catalogs
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 #: Nothing failed, but the reference could not judge some case (docs/reference/statuses.md).
@@ -84,27 +89,39 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="run the catalog on backends and print the verdicts",
         description="Run every selected spec on every selected backend, compare each answer "
-                    "with the float64 reference and print a spec x backend table. Each backend "
-                    "runs in its own worker process; a crash or hang becomes an ERROR row. "
+                    "with the float64 reference and print what to act on: one scoreboard line "
+                    "per backend (cases per status, how many it computes, time), then the "
+                    "cases that did not pass (FAIL, ERROR and INCONCLUSIVE with their reasons; "
+                    "UNSUPPORTED grouped by reason; CONVENTION counted), the backends not "
+                    "installed in one line, and the totals; --table full prints the whole spec "
+                    "x backend table instead (the --html report always has it). While it runs: "
+                    "a progress bar on a terminal; otherwise (a CI log) a line on stderr as "
+                    "each backend finishes and a heartbeat every 10 s. Each backend runs in "
+                    "its own worker process; a crash or hang becomes an ERROR row. "
                     "Exit code: 0 when nothing FAILs or ERRORs, 1 otherwise, 2 for bad "
-                    "arguments, 3 when the run was interrupted (Ctrl-C, SIGTERM; the report "
-                    "is still written, with the cases not run marked NOT_RUN), 4 when nothing "
-                    "failed but some case is INCONCLUSIVE (the reference could not judge it), "
-                    "5 when nothing was checked (every case SKIPPED or UNSUPPORTED).")
+                    "arguments, 3 when the run was interrupted at any point (Ctrl-C, SIGTERM; "
+                    "the reports are still written, with \"complete\": false and the cases "
+                    "not run marked NOT_RUN), 4 when nothing failed but some case is "
+                    "INCONCLUSIVE (the reference could not judge it), 5 when nothing was "
+                    "checked (every case SKIPPED or UNSUPPORTED).")
     run.add_argument("--backend", "-b", action="append", metavar="NAME",
                      help="a built-in or plug-in backend name, or package.module:ClassName; "
                           "repeat for several (default: every known backend; those not "
                           "installed are SKIPPED)")
-    run.add_argument("--spec", "-s", action="append", metavar="GLOB",
-                     help="run only specs whose name matches this glob, e.g. 'seed*'; repeat "
-                          "for several (default: the whole catalog except the cases tagged "
-                          "slow, such as the 1024-step LSTM: name them to run them)")
-    _catalog_option(run)
+    _selection_options(run)
     for option, report_format in FORMATS.items():
         run.add_argument(f"--{option}", metavar="PATH", type=Path, help=report_format.help)
+    run.add_argument("--table", choices=("brief", "full"), default="brief",
+                     help="brief (default): the scoreboard and the cases that did not pass, "
+                          "wrapped to the terminal's width (COLUMNS; 100 in a log); full: the "
+                          "whole spec x backend table, one cell per case")
     run.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                     help="colour the table and show a progress bar: auto (default) does on a "
-                          "terminal and prints plain text otherwise")
+                     help="colour the output and show a progress bar: auto (default) does on "
+                          "a terminal and prints plain text otherwise")
+    run.add_argument("--progress", choices=("auto", "lines", "off"), default="auto",
+                     help="auto (default): a progress bar on a colour terminal, else lines on "
+                          "stderr (each backend as it finishes, and where the run is every "
+                          "10 s); lines: those lines always; off: nothing until the end")
     run.add_argument("--jobs", "-j", metavar="N", type=_number(int, 1, "a whole number >= 1"),
                      help="backend workers running side by side (default: the number of "
                           "cores)")
@@ -138,10 +155,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add_conventions(commands)
     specs = commands.add_parser("specs", help="list the catalog's specs",
-                                description="List every spec of the catalog (built-in and "
+                                description="List the specs of the catalog (built-in and "
                                             "registered, or those given with --catalog) with "
-                                            "its kind, dtype and description.")
-    _catalog_option(specs)
+                                            "kind, dtype and description, chosen with the "
+                                            "same options as run (slow cases are listed, "
+                                            "marked).")
+    _selection_options(specs)
     merge = commands.add_parser(
         "merge", help="one scoreboard from the JSON reports of a tox or CI matrix",
         description="Merge JSON reports (gradparity run --json) from several environments "
@@ -183,7 +202,21 @@ def version() -> str:
         return __version__
 
 
-def _catalog_option(command: argparse.ArgumentParser) -> None:
+def _selection_options(command: argparse.ArgumentParser) -> None:
+    """The options choosing specs, shared by ``run`` and ``specs`` (one definition): within
+    an option any value may match, across options all must."""
+    from conformance.spec import KINDS
+
+    command.add_argument("--spec", "-s", action="append", metavar="GLOB",
+                         help="only specs whose name matches this glob, e.g. 'seed*'; repeat "
+                              "for several (default: the whole catalog except the cases "
+                              "tagged slow, such as the 1024-step LSTM: name them to run them)")
+    command.add_argument("--kind", "-k", action="append", choices=KINDS, metavar="KIND",
+                         help=f"only specs of this kind ({', '.join(KINDS)}); repeat for "
+                              "several")
+    command.add_argument("--tag", "-t", action="append", metavar="TAG",
+                         help="only specs carrying this tag (e.g. seed, convention, slow); "
+                              "repeat for several")
     command.add_argument("--catalog", "-c", action="append", metavar="PATH|MODULE",
                          help="a catalog of your own specs: a .py file or an importable "
                               "package.module defining specs() that returns a list of Spec, "
@@ -235,21 +268,31 @@ def _check_backends(backends: Sequence[Backend]) -> str | None:
 
 
 class _Stop:
-    """SIGINT and SIGTERM during ``run``: the first stops the run (KeyboardInterrupt, which
-    the harness turns into NOT_RUN cases); any later one, while the table and the partial
-    report are being written, is noted on stderr and otherwise ignored, so they are finished."""
+    """SIGINT and SIGTERM for ``gradparity run``, handled from the moment ``main`` starts.
+
+    Until the run begins (arguments, catalogs, backends) the first one is noted: the run then
+    ends before it starts, every case NOT_RUN. Once ``raising``, the first raises
+    KeyboardInterrupt, which the harness turns into NOT_RUN cases. Any later one, while the
+    output and the partial reports are being written, is noted on stderr and otherwise
+    ignored, so they are finished.
+    """
 
     def __init__(self) -> None:
-        self.stopping = False
+        self.requested = False  # a signal came
+        self.raising = False  # the run is under way: a signal stops it
+        self.stopping = False  # only the output is left: signals are ignored
 
     def __call__(self, signum: int, frame: object) -> None:
         name = signal.Signals(signum).name
-        if self.stopping:  # os.write: print() may be running in the interrupted code
+        if self.stopping or self.requested:  # os.write: print() may be running here
             os.write(2, f"gradparity: {name} ignored: writing the table and the reports\n"
                         .encode())
             return
-        self.stopping = True
-        raise KeyboardInterrupt(f"signal {name}")
+        self.requested = True
+        if self.raising:
+            self.stopping = True
+            raise KeyboardInterrupt(f"signal {name}")
+        os.write(2, f"gradparity: {name}: stopping before the run starts\n".encode())
 
 
 def _nothing_checked(report: Report) -> str | None:
@@ -264,13 +307,49 @@ def _nothing_checked(report: Report) -> str | None:
             f"UNSUPPORTED ({why})")
 
 
+def _chosen_specs(args: argparse.Namespace, keep_slow: bool = False) -> tuple[Catalogs, list[Spec]]:
+    """The catalogs and the specs chosen by :func:`_selection_options`' options; raises
+    CatalogError or NoSpecMatched."""
+    from conformance.catalog import select
+    from conformance.user_catalogs import load_catalogs
+
+    catalogs = load_catalogs(args.catalog)
+    return catalogs, select(catalogs.specs, args.spec, args.kind, args.tag, keep_slow)
+
+
+def _display(args: argparse.Namespace, console: Console | None, specs: Sequence[Spec],
+             backends: Sequence[Backend]) -> contextlib.AbstractContextManager[OnOutcome | None]:
+    """What shows the run's progress: a bar on a colour terminal, lines on stderr otherwise
+    (``--progress``)."""
+    from conformance.reports import progress
+
+    if args.progress == "off":
+        return contextlib.nullcontext(None)
+    if console is not None and args.progress == "auto":
+        return progress.bar(console, specs, backends)
+    return progress.log_lines(specs, backends)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    """``gradparity run``, its SIGINT and SIGTERM handled until it returns (``main`` handles
+    them from before the arguments are read)."""
+    stop = _Stop()
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run(args, stop)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(args: argparse.Namespace, stop: _Stop) -> int:
+    """``gradparity run`` with its signals handled by ``stop``."""
     from backends.registry import BackendNotFound, known, load
-    from conformance.catalog import NoSpecMatched, select
-    from conformance.harness import in_process, run
+    from conformance.catalog import NoSpecMatched
+    from conformance.harness import in_process, not_run, run
     from conformance.reports import terminal
     from conformance.reports.repro import attach_reproductions
-    from conformance.user_catalogs import CatalogError, load_catalogs
+    from conformance.user_catalogs import CatalogError
     from conformance.workers import WorkerOptions, in_workers
 
     writers = {f"--{option}": (getattr(args, option), report_format)
@@ -280,8 +359,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         loaders = list(args.backend or known())
         backends = [load(name) for name in loaders]
-        catalogs = load_catalogs(args.catalog)
-        specs = select(catalogs.specs, args.spec)
+        catalogs, specs = _chosen_specs(args)
     except CatalogError as exc:
         return _fail(exc.message())
     except (BackendNotFound, NoSpecMatched) as exc:
@@ -292,29 +370,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         WorkerOptions(jobs=args.jobs or min(len(backends), os.cpu_count() or 1),
                       timeout=args.timeout, memory_limit_mib=args.memory_limit,
                       timings=args.timings))
-    stop = _Stop()  # Ctrl-C and SIGTERM stop the run; more of them cannot stop the report
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     console = terminal.terminal(args.color)
-    bar = (terminal.progress(console, len(specs) * len(backends)) if console
-           else contextlib.nullcontext(None))
+    stop.raising = True  # from here on a signal stops the run, its report still written
     try:
-        with bar as advance:
-            result = run(specs, backends, on_result=advance, executor=executor)
-        stop.stopping = True  # from here on, only the reports and the table are left
-        if args.json is not None:
-            attach_reproductions(result, specs, _cases_folder(args.json),
-                                 {b.name: ref for b, ref in zip(backends, loaders)},
-                                 catalogs.origin)
-        for path, report_format in writers.values():  # before printing: a closed stdout
-            if path is not None:                      # loses no report
-                report_format.load()(result, path)
-        terminal.show(result, console)
-        for option, (path, _) in writers.items():
-            if path is not None:
-                print(f"{option[2:].upper()} report: {path}")
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        with _display(args, console, specs, backends) as on_outcome:
+            result = not_run(specs, backends) if stop.requested else run(
+                specs, backends, executor=executor, on_outcome=on_outcome)
+            stop.stopping = True  # only the reports and the output are left
+    except KeyboardInterrupt:  # in the instant before the harness took over
+        stop.stopping = True
+        result = not_run(specs, backends)
+    if args.json is not None:
+        attach_reproductions(result, specs, _cases_folder(args.json),
+                             {b.name: ref for b, ref in zip(backends, loaders)},
+                             catalogs.origin)
+    for path, report_format in writers.values():  # before printing: a closed stdout
+        if path is not None:                      # loses no report
+            report_format.load()(result, path)
+    terminal.show(result, console, full=args.table == "full")
+    for option, (path, _) in writers.items():
+        if path is not None:
+            print(f"{option[2:].upper()} report: {path}")
     if not result.complete:
         return EXIT_INCOMPLETE
     if not result.ok:
@@ -346,13 +422,15 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 def cmd_specs(args: argparse.Namespace) -> int:
-    from conformance.catalog import SLOW
-    from conformance.user_catalogs import CatalogError, load_catalogs
+    from conformance.catalog import SLOW, NoSpecMatched
+    from conformance.user_catalogs import CatalogError
 
     try:
-        specs = load_catalogs(args.catalog).specs
+        _, specs = _chosen_specs(args, keep_slow=True)
     except CatalogError as exc:
         return _fail(exc.message())
+    except NoSpecMatched as exc:
+        return _fail(str(exc))
     for spec in specs:
         slow = f" [{SLOW}: run only when named]" if SLOW in spec.tags else ""
         print(f"{spec.name:44} {spec.kind:9} {spec.dtype:8} {spec.description}{slow}")
@@ -421,11 +499,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     Output piped into a reader that stops early (``gradparity specs | head``) ends quietly
     with exit code 141, as Python's documentation recommends for SIGPIPE: stdout is pointed
     at devnull so the interpreter's final flush cannot fail again. Ctrl-C outside a run
-    (whose interrupts are handled by ``run`` itself) ends with one line and exit code 130.
+    ends with one line and exit code 130. A run handles SIGINT and SIGTERM from before the
+    arguments are read (:class:`_Stop`): exit 3, with its reports.
     """
-    args = _parser().parse_args(argv)
+    stop = _Stop()  # from the first instant: a run interrupted while it starts still reports
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = COMMANDS[args.command](args)
+        args = _parser().parse_args(argv)
+        if args.command == "run":
+            code = _run(args, stop)
+        else:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            if stop.requested:
+                raise KeyboardInterrupt
+            code = COMMANDS[args.command](args)
         sys.stdout.flush()
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -434,6 +522,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gradparity: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return code
 
 

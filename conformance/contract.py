@@ -43,7 +43,8 @@ def _describe(item: Any) -> str:
 
 
 def _portable_item(item: Any) -> Any:
-    if isinstance(item, _PLAIN):
+    if isinstance(item, _PLAIN) or isinstance(item, tuple) and all(isinstance(i, _PLAIN)
+                                                                    for i in item):
         return item
     if isinstance(item, np.ndarray | np.generic) and item.dtype != object:
         return item

@@ -51,7 +51,11 @@ def record(spec: Spec, backend_name: str, outcome: Outcome) -> Result:
     if violation:
         result.status, result.message = Status.ERROR, violation
         return result
-    result.convention_values = {n: np.asarray(answer[n], dtype=np.float64).tolist()
+    # what the framework's own API answered: None where it said None (TF's gradient of
+    # floor), though the adapter returned zeros for the harness's judging
+    answered_none = set((outcome.hooks.get("none_gradients") or [[]])[0])
+    result.convention_values = {n: None if n in answered_none
+                                else np.asarray(answer[n], dtype=np.float64).tolist()
                                 for n in spec.wrt}
     result.message = describe(spec, result)
     return result
@@ -66,6 +70,8 @@ def _number(value: float) -> str:
 
 
 def _values(values: Any) -> str:
+    if values is None:
+        return "None"
     flat = np.asarray(values, dtype=np.float64).ravel()
     text = ", ".join(_number(v) for v in flat)
     return text if flat.size == 1 else f"[{text}]"
@@ -81,9 +87,19 @@ def describe(spec: Spec, result: Result) -> str:
     return "; ".join(f"{n}: {_values(result.convention_values[n])}" for n in spec.wrt)
 
 
+def unanswering(report: Report) -> list[str]:
+    """The backends that answered no convention case (every one UNSUPPORTED, as the Keras 3
+    adapters, which check models only): left out of the matrix, named in one note."""
+    backends = dict.fromkeys(r.backend for r in report.results)
+    return [b for b in backends
+            if all(r.status is Status.UNSUPPORTED for r in report.results if r.backend == b)]
+
+
 def matrix(report: Report, specs: Sequence[Spec]) -> tuple[list[str], list[list[str]]]:
-    """The header (case, point, backends...) and one row of cells per convention case."""
-    backends = list(dict.fromkeys(r.backend for r in report.results))
+    """The header (case, point, backends...) and one row of cells per convention case; the
+    backends that answered none are left out (:func:`unanswering`)."""
+    silent = unanswering(report)
+    backends = [b for b in dict.fromkeys(r.backend for r in report.results) if b not in silent]
     by_case = {(r.spec, r.backend): r for r in report.results}
     header = ["case", "derivative asked", *backends]
     rows = []
@@ -97,9 +113,16 @@ def matrix(report: Report, specs: Sequence[Spec]) -> tuple[list[str], list[list[
 
 
 def notes(report: Report) -> list[str]:
-    """Why a backend gave no value, one line per such case."""
-    return [f"{r.status.value} {r.spec} on {r.backend}: {r.message}" for r in report.results
-            if r.status is not Status.CONVENTION]
+    """Why a backend gave no value, one line per such case; one line for the backends left
+    out because they answered none."""
+    silent = unanswering(report)
+    lines = [f"{r.status.value} {r.spec} on {r.backend}: {r.message}" for r in report.results
+             if r.status is not Status.CONVENTION and r.backend not in silent]
+    if silent:
+        first = next(r for r in report.results if r.backend == silent[0])
+        lines.append(f"left out, every case UNSUPPORTED: {', '.join(silent)} ({silent[0]}: "
+                     f"{first.message})")
+    return lines
 
 
 def markdown(report: Report, specs: Sequence[Spec]) -> str:

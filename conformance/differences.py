@@ -22,6 +22,7 @@ Rules (each one a failure seen in practice):
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,6 +38,8 @@ SHRINKING_STEPS = tuple(FIRST_STEP * 0.01**k for k in range(5))
 #: Base step of the mixed second differences (Hessian-vector products without complex step).
 SECOND_STEP = 2e-2
 SECOND_STEPS = tuple(SECOND_STEP * 0.1**k for k in range(4))
+#: Wider steps tried where rounding alone limits the second differences at ``SECOND_STEP``.
+GROWING_SECOND_STEPS = (SECOND_STEP * 10, SECOND_STEP * 100)
 #: Richardson levels: steps h, h/2, h/4, h/8.
 LEVELS = 4
 #: Relative error below which a step is trusted without trying a smaller one.
@@ -92,48 +95,151 @@ def _with_rounding(estimate: Estimate, rounding: float) -> Estimate:
 
 
 def directional(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, direction: np.ndarray,
-                f0: np.ndarray, step_scale: float = 1.0) -> Estimate:
+                f0: np.ndarray, step_scale: float = 1.0,
+                notes: set[str] | None = None, grow: bool = False,
+                value_scale: float = 0.0) -> Estimate:
     """The derivative of ``f`` at ``theta`` along ``direction`` by finite differences.
 
     Central differences first; where they are not finite (the stencil left the domain),
     one-sided differences towards the side where ``f`` is finite. Steps (``SHRINKING_STEPS``
-    times ``step_scale``) shrink while the estimate is inconsistent; the best finite,
-    self-consistent estimate wins.
+    times ``step_scale``) shrink while the estimate is inconsistent, and with ``grow`` (where
+    no complex step will take over) grow (``GROWING_STEPS``) while rounding alone limits
+    it; the best finite, self-consistent estimate wins. ``value_scale``: the size of what
+    ``f`` is computed from where it exceeds ``|f|`` (terms that cancel), which sets its
+    rounding level. Estimates at different steps that
+    disagree beyond their bounds (a
+    function that rounds internally on a grid coarser than float64's) widen the bound to
+    cover them all, and add :data:`STEP_DEPENDENT` to ``notes``.
     """
     # work on f / 2**k ~ 1, so extrapolating near float64's largest numbers cannot overflow
     size = _finite_max(f0)
     unit = 2.0 ** np.floor(np.log2(size)) if 0 < size < np.inf else 1.0
     with np.errstate(all="ignore"):  # overflow or NaN in a stencil is handled below
         estimate, error = _directional(lambda t: f(t) / unit, theta, direction, f0 / unit,
-                                       step_scale)
+                                       step_scale, notes, grow, value_scale / unit)
         return estimate * unit, error * unit
 
 
+#: Larger base steps tried when the base step's estimate is limited by rounding alone
+#: and that limit is above ``GROW_ABOVE`` relative: a smooth function (a log-determinant,
+#: eigenvalues: no complex step) is then estimated more precisely from wider stencils.
+GROWING_STEPS = (FIRST_STEP * 10, FIRST_STEP * 100)
+GROW_ABOVE = 1e-10
+#: How far beyond both bounds the first step's estimate must be from the best one to show
+#: step dependence (a Richardson bound at a too-wide step is only roughly its error).
+MARGIN = 4.0
+#: The spot check of a table takes a central difference at its smallest step over this.
+SPOT = 16.0
+#: A spot check within this (relative to the estimate) of its table is never a sign of step
+#: dependence: a function's evaluations may carry more than a few ulps of noise (numpy's
+#: complex functions, which HVP columns difference, lose up to ``COMPLEX_FLOOR``), while a
+#: grid that matters to the float64 tolerance puts the spot check far further off.
+SPOT_FLOOR = 1e-7
+#: Why a reference is uncertain when its difference quotients depend on the step.
+STEP_DEPENDENT = ("the function rounds internally (or is not smooth) at the scale of the "
+                  "steps: its difference quotients depend on the step")
+
+
 def _directional(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, direction: np.ndarray,
-                 f0: np.ndarray, step_scale: float) -> Estimate:
-    scale = max(_finite_max(f0), np.finfo(float).tiny)
-    best: Estimate | None = None
-    for step in (s * step_scale for s in SHRINKING_STEPS):
+                 f0: np.ndarray, step_scale: float, notes: set[str] | None,
+                 grow: bool, value_scale: float) -> Estimate:
+    level = 8 * EPS * max(_finite_max(f0), value_scale, np.finfo(float).tiny)
+    dependent: list[float] = []  # steps whose spot check disagreed with their table
+    base = SHRINKING_STEPS[0] * step_scale
+
+    def attempt(step: float) -> tuple[Estimate | None, float]:
         # differences of f at the smallest step cannot beat |f| eps / h
-        rounding = 8 * EPS * scale / (step / 2 ** (LEVELS - 1))
-        candidate = None
+        smallest = step / 2 ** (LEVELS - 1)
+        rounding = level / smallest
         for scheme in _SCHEMES:
-            estimate = richardson(scheme(f, theta, direction, f0), step,
-                                  order=2 if scheme is _central else 1)
-            if np.isfinite(_finite_max(estimate[0])) and np.isfinite(_finite_max(estimate[1])):
-                candidate = _with_rounding(estimate, rounding)
-                break
+            order = 2 if scheme is _central else 1
+            quotient = functools.cache(scheme(f, theta, direction, f0))
+            estimate = richardson(quotient, step, order=order)
+            if not (np.isfinite(_finite_max(estimate[0]))
+                    and np.isfinite(_finite_max(estimate[1]))):
+                continue
+            candidate = _with_rounding(estimate, rounding)
+            if step == base and scheme is _central and _largest(candidate[1]) <= max(
+                    CONSISTENT * _largest(estimate[0]), 1.01 * rounding):
+                # (only a table that would be accepted; one-sided: a domain edge is near)
+                # a spot check at a much smaller step: a smooth function's quotient there is
+                # off by its truncation (known from the table) plus rounding, no more; one
+                # that rounds internally on a grid coarser than float64's is off by more
+                spot = quotient(smallest / SPOT)
+                expected = (np.abs(quotient(smallest) - estimate[0]) / SPOT**order
+                            + level * SPOT / smallest)
+                if np.all(np.isfinite(spot)) and np.any(
+                        np.abs(spot - estimate[0]) > 4 * expected + candidate[1]
+                        + SPOT_FLOOR * _largest(estimate[0])):
+                    dependent.append(step)
+                    return (estimate[0], np.maximum(candidate[1], np.abs(spot - estimate[0]))
+                            ), 0.0
+            return candidate, rounding
+        return None, rounding
+
+    return _best(attempt, [s * step_scale for s in SHRINKING_STEPS],
+                 [s * step_scale for s in GROWING_STEPS if grow], np.shape(f0), notes,
+                 dependent)
+
+
+def _best(attempt: Callable[[float], tuple[Estimate | None, float]], shrinking: Sequence[float],
+          growing: Sequence[float], shape: tuple[int, ...], notes: set[str] | None,
+          dependent: Sequence[float] = ()) -> Estimate:
+    """The estimate with the smallest bound over a ladder of steps (see :func:`directional`).
+
+    Steps shrink while the estimate is inconsistent; where the first step's estimate is
+    limited by rounding alone, wider steps are tried. Every estimate made is kept: where the
+    first step's spot check disagreed with its table (``dependent``), or the first step's
+    estimate is far beyond both bounds from the best, the quotient depends on the step,
+    and the result's bound grows to cover each of them (never a confident number picked
+    from a smaller step that happened to look consistent: below the grid of a function
+    that rounds internally, every quotient is exactly 0). Smaller steps' estimates are not
+    compared with each other: their rounding bound counts ``f``'s rounding, not the
+    input's along a direction of many elements.
+    """
+    candidates: list[Estimate] = []
+
+    def consistent(candidate: Estimate, rounding: float) -> bool:
+        bound = _largest(candidate[1])
+        return bound <= CONSISTENT * max(_largest(candidate[0]), 1e-300) \
+            or bound <= 1.01 * rounding
+
+    for i, step in enumerate(shrinking):
+        candidate, rounding = attempt(step)
         if candidate is None:
             continue
-        if best is None or _largest(candidate[1]) < _largest(best[1]):
-            best = candidate
-        if _largest(candidate[1]) <= CONSISTENT * max(_largest(candidate[0]), 1e-300) \
-                or _largest(candidate[1]) <= 1.01 * rounding:
+        candidates.append(candidate)
+        if consistent(candidate, rounding):
+            if i == 0 and _largest(candidate[1]) > GROW_ABOVE * _largest(candidate[0]):
+                for wider in growing:  # rounding-limited: a wider stencil may do better
+                    grown, _ = attempt(wider)
+                    if grown is None or _largest(grown[1]) >= _largest(candidates[-1][1]):
+                        break
+                    candidates.append(grown)
             break
-    if best is None:
-        nan = np.full(np.shape(f0), np.nan)
-        return nan, np.full(np.shape(f0), np.inf)
-    return best
+    if not candidates:
+        return np.full(shape, np.nan), np.full(shape, np.inf)
+    best = min(candidates, key=lambda c: _largest(c[1]))
+    with np.errstate(invalid="ignore"):
+        # the first step's estimate, if not the best, was rejected as inconsistent (a kink
+        # or a pole in its stencil): it must still agree with the best within both bounds,
+        # with a margin; far beyond them, or where it is clearly not 0 while the best is
+        # exactly 0 (f took one value over the whole smaller stencil), the best one comes
+        # from a step below the grid of a function that rounds internally
+        first = candidates[0]
+        if first is not best and (
+                np.any(np.abs(first[0] - best[0]) > MARGIN * (first[1] + best[1]))
+                or (not np.any(best[0]) and np.any(np.abs(first[0]) > first[1]))):
+            dependent = [*dependent, 0.0]
+    if not dependent:
+        return best
+    error = best[1]
+    with np.errstate(invalid="ignore"):
+        for other in candidates:  # no step is right: as wide as all of them, twice over
+            error = np.maximum(error, 2 * (np.abs(other[0] - best[0]) + other[1]))
+    if notes is not None:
+        notes.add(STEP_DEPENDENT)
+    return best[0], error
 
 
 def _realized(theta: np.ndarray, d: np.ndarray, h: float) -> float:
@@ -191,70 +297,82 @@ def complex_step(f: Callable[[np.ndarray], Any], theta: np.ndarray,
 TIGHT = 1e-8
 
 
-def settle(columns: Sequence[tuple[Estimate | None, Estimate]]) -> list[Estimate]:
+def _gap(candidate: Estimate, table: Estimate) -> np.ndarray:
+    return np.abs(candidate[0] - table[0])
+
+
+def _noise(candidate: Estimate) -> np.ndarray:
+    """A complex-step candidate's own error: its bound, at least numpy's complex rounding,
+    relative to each element and to the column's largest (an exact zero stays zero)."""
+    return np.maximum(candidate[1], COMPLEX_FLOOR * np.abs(candidate[0])
+                      + 16 * EPS * _largest(candidate[0]))
+
+
+def confirmed(column: tuple[Estimate | None, Estimate]) -> bool:
+    """Whether a complex-step candidate agrees with a precise difference table so tightly
+    (``TIGHT``) that ``f`` must be analytic there (a wrong complex step is off by O(1))."""
+    c, t = column
+    return (c is not None and np.shape(c[0]) == np.shape(t[0]) and _largest(c[0]) > 0
+            and _largest(_gap(c, t)) <= TIGHT * _largest(c[0]) + _largest(_noise(c))
+            and _largest(t[1]) <= 1e-6 * _largest(c[0]) + _largest(_noise(c)))
+
+
+def settle(columns: Sequence[tuple[Estimate | None, Estimate]],
+           analytic: bool = False) -> list[Estimate]:
     """One estimate per column from its complex-step ``candidate`` (or None) and its
     difference ``table``, deciding for all of a function's columns at once.
 
     - A candidate that disagrees with its table beyond the table's error bound shows ``f``
       is not analytic on complex arrays (abs, sign, a cast to real): every column then uses
       its table.
-    - Where some column confirms the complex step tightly (``TIGHT``), ``f`` is analytic
-      there: confirmed candidates keep their own (rounding-level) error bound.
-    - Otherwise a confirmed candidate's error bound is its gap to the table.
+    - Where some column confirms the complex step tightly (``TIGHT``), or the caller has
+      confirmed it so (``analytic``: a Hessian-vector product whose first derivative
+      along the tangent was), ``f`` is analytic there: confirmed candidates keep their own
+      (rounding-level) error bound.
+    - Otherwise a confirmed candidate is only known to lie within the table's bound of
+      the table: its error bound is its gap to the table plus that bound.
     """
-    def gap(candidate: Estimate, table: Estimate) -> np.ndarray:
-        return np.abs(candidate[0] - table[0])
-
-    def noise(candidate: Estimate) -> np.ndarray:
-        # relative to each element, and to the column's largest (an exact zero stays zero)
-        return np.maximum(candidate[1], COMPLEX_FLOOR * np.abs(candidate[0])
-                          + 16 * EPS * _largest(candidate[0]))
-
     usable = [(c, t) for c, t in columns
               if c is not None and np.shape(c[0]) == np.shape(t[0])
               and np.isfinite(_finite_max(c[0]))]
-    if not usable or any(not np.all(gap(c, t) <= t[1] + noise(c)) for c, t in usable):
+    if not usable or any(not np.all(_gap(c, t) <= t[1] + _noise(c)) for c, t in usable):
         return [table for _, table in columns]
-    analytic = any(_largest(gap(c, t)) <= TIGHT * _largest(c[0]) + _largest(noise(c))
-                   and _largest(t[1]) <= 1e-6 * _largest(c[0]) + _largest(noise(c))
-                   and _largest(c[0]) > 0 for c, t in usable)
+    analytic = analytic or any(confirmed((c, t)) for c, t in usable)
     settled = []
     for candidate, table in columns:
         if candidate is None or not any(candidate is c for c, _ in usable):
             settled.append(table)
         elif analytic:
-            settled.append((candidate[0], noise(candidate)))
+            settled.append((candidate[0], _noise(candidate)))
         else:
-            settled.append((candidate[0], np.maximum(gap(candidate, table), noise(candidate))))
+            settled.append((candidate[0], np.maximum(_gap(candidate, table) + table[1],
+                                                     _noise(candidate))))
     return settled
 
 
 def mixed(f: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, a: np.ndarray,
-          b: np.ndarray, f0: np.ndarray) -> Estimate:
-    """Second derivative along ``a`` and ``b`` from four-point differences, steps shrinking
-    while the table is inconsistent (the fallback when no complex step is available)."""
-    scale = max(_finite_max(f0), np.finfo(float).tiny)
+          b: np.ndarray, f0: np.ndarray, notes: set[str] | None = None,
+          grow: bool = False) -> Estimate:
+    """Second derivative along ``a`` and ``b`` from four-point differences, over the same
+    ladder of steps as :func:`directional` (the fallback when no complex step is available;
+    ``grow`` there: a rounding-limited table is retried with wider steps)."""
+    level = 8 * EPS * max(_finite_max(f0), np.finfo(float).tiny)
 
     def difference(h: float) -> np.ndarray:
         return (f(theta + h * a + h * b) - f(theta + h * a - h * b)
                 - f(theta - h * a + h * b) + f(theta - h * a - h * b)) / (4 * h * h)
 
-    best: Estimate | None = None
-    for step in SECOND_STEPS:
-        smallest = step / 2 ** (LEVELS - 1)
-        rounding = 8 * EPS * scale / smallest**2
+    def attempt(step: float) -> tuple[Estimate | None, float]:
+        rounding = level / (step / 2 ** (LEVELS - 1)) ** 2
         with np.errstate(all="ignore"):
             candidate = _with_rounding(richardson(difference, step), rounding)
         if not np.isfinite(_finite_max(candidate[0])) or not np.isfinite(
                 _finite_max(candidate[1])):
-            continue
-        if best is None or _largest(candidate[1]) < _largest(best[1]):
-            best = candidate
-        if _largest(candidate[1]) <= 1.01 * rounding:
-            break
-    if best is None:
-        return np.full(np.shape(f0), np.nan), np.full(np.shape(f0), np.inf)
-    return best
+            return None, rounding
+        return candidate, rounding
+
+    return _best(attempt, SECOND_STEPS, GROWING_SECOND_STEPS if grow else (), np.shape(f0),
+                 notes)
 
 
 def numeric_grad(f: Callable[..., Any]) -> Callable[..., Any]:

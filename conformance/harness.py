@@ -18,7 +18,7 @@ import numpy as np
 from backends.base import Backend
 from conformance import conventions, findings
 from conformance.contract import contract_violation
-from conformance.probes import References, plan_calls
+from conformance.probes import Call, References, plan_calls
 from conformance.reference import Reference
 from conformance.results import Report, Result, Status
 from conformance.spec import Spec, derivative_shape
@@ -26,7 +26,7 @@ from conformance.timing import time_case
 from conformance.tolerance import TOLERANCES, Comparison, compare, describe, output_scale
 
 #: Program hooks read after every call when an adapter offers them (see backends.base).
-HOOKS = ("graph_op_count", "trace_count", "weights_in_use")
+HOOKS = ("graph_op_count", "trace_count", "weights_in_use", "none_gradients")
 
 
 @dataclass
@@ -55,10 +55,8 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
 
     Never raises for the backend's faults: they become the outcome's status and message.
     """
-    missing = backend.missing_modules()
-    if missing:
-        return Outcome(Status.SKIPPED, message=f"not installed: {', '.join(missing)} "
-                       f"({backend.install_hint()})")
+    if skipped := not_installed(backend):
+        return skipped
     reason = backend.unsupported_reason(spec)
     if reason:
         return Outcome(Status.UNSUPPORTED, message=reason)
@@ -73,12 +71,23 @@ def execute(backend: Backend, spec: Spec, calls: Sequence[dict[str, np.ndarray]]
                     outcome.hooks.setdefault(hook, []).append(getattr(program, hook)())
     except Exception as exc:  # noqa: BLE001 - an adapter's fault becomes an ERROR row
         outcome.status, outcome.message = Status.ERROR, f"{type(exc).__name__}: {exc}"
-        if reason := backend.unsupported_error(exc):  # e.g. no derivative rule for an op
+        # the framework's own refusal (no derivative rule, a method its tensors lack), unless
+        # the exception is a known user mistake that judging names (K.gradients in eager mode)
+        if not findings.from_exception(outcome.message) and (reason := backend.refusal(exc)):
             outcome.status, outcome.message = Status.UNSUPPORTED, reason
     outcome.seconds = time.perf_counter() - start
     if timings and outcome.status is None:
         outcome.timings = time_case(backend, spec, program, calls[0])
     return outcome
+
+
+def not_installed(backend: Backend) -> Outcome | None:
+    """SKIPPED with the install command when a module ``backend`` requires is missing."""
+    missing = backend.missing_modules()
+    if not missing:
+        return None
+    return Outcome(Status.SKIPPED, message=f"not installed: {', '.join(missing)} "
+                   f"({backend.install_hint()})")
 
 
 def judge(spec: Spec, references: References, backend_name: str, outcome: Outcome) -> Result:
@@ -124,7 +133,7 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
             return result
     result.reference_mode = reference.mode
     comparisons, admitted = _judged(spec, references, "base", base)
-    worst = max(comparisons, key=lambda c: c.worst.abs_error / max(c.worst.allowed, 1e-300))
+    worst = max(comparisons, key=_badness)
     result.max_abs_error = max(c.max_abs_error for c in comparisons)
     result.max_rel_error = max(c.max_rel_error for c in comparisons)
     result.tolerance = {**describe(spec.dtype), "allowed": worst.allowed_rel}
@@ -140,8 +149,7 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
         evidence.probe_failed = [c for c in _judged(spec, references, "perturbed",
                                                     outputs["perturbed"])[0] if not c.passed]
         if evidence.probe_failed:
-            probe = max(evidence.probe_failed,
-                        key=lambda c: c.worst.abs_error / max(c.worst.allowed, 1e-300))
+            probe = max(evidence.probe_failed, key=_badness)
             result.status = Status.FAIL
             result.probe = f"perturbed-weights call: {_describe_worst(probe)}"
             result.message = result.probe
@@ -152,12 +160,20 @@ def judge(spec: Spec, references: References, backend_name: str, outcome: Outcom
             result.status = Status.INCONCLUSIVE
             evidence.uncertain = True
             result.message = (f"reference uncertain: {share:.1e} relative at {key}{index}, "
-                              f"too wide to judge to the {spec.dtype} tolerance")
+                              f"too wide to judge to the {spec.dtype} tolerance"
+                              + (f" ({reference.reason})" if reference.reason else ""))
     finding = findings.diagnose(evidence)
     if finding and finding.code == "kink":  # each backend's choice, as the catalog's cases
         result.convention_values = {n: np.asarray(base[n], dtype=np.float64).tolist()
                                     for n in dict.fromkeys(p.key for p, _ in admitted)}
     return _diagnosed(result, finding) if finding else result
+
+
+def _badness(comparison: Comparison) -> float:
+    """How far a comparison's worst element is beyond its allowance; a NaN or infinite
+    error ranks worst (``max`` never picks a NaN key, and the message must name it)."""
+    error = comparison.worst.abs_error
+    return error / max(comparison.worst.allowed, 1e-300) if np.isfinite(error) else np.inf
 
 
 def _describe_worst(comparison: Comparison,
@@ -230,10 +246,9 @@ def _compare(spec: Spec, reference: Reference, output: dict[str, Any],
             uncertainty = np.array(np.broadcast_to(uncertainty, expected.shape))
             for index in here:
                 observed[index] = expected[index] = uncertainty[index] = 0.0
-        # an all-zero derivative has no scale of its own: d value / d x ~ value / x
-        fallback = value_scale / max(float(np.max(np.abs(reference.arrays[n]))), 1.0)
-        comparisons.append(compare(n, observed, expected, uncertainty, spec.dtype,
-                                   output_scale(expected, fallback)))
+        # a derivative that is zero by cancellation is judged at its terms' scale
+        scale = reference.scales.get(n) or output_scale(expected, value_scale)
+        comparisons.append(compare(n, observed, expected, uncertainty, spec.dtype, scale))
     return comparisons
 
 
@@ -327,31 +342,77 @@ def judge_spec(spec: Spec, references: References, backends: Sequence[Backend],
     return spec_results
 
 
+class _Planned(Sequence[Sequence[dict[str, np.ndarray]]]):
+    """Each spec's calls (the probe plan's arrays, cast to the spec's dtype), planned when an
+    executor first asks for them: workers start at once instead of waiting for every plan,
+    and a run stopped early plans nothing more."""
+
+    def __init__(self, specs: Sequence[Spec]) -> None:
+        self.specs = specs
+        self.plans: dict[int, list[Call]] = {}
+        self._calls: dict[int, list[dict[str, np.ndarray]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def __getitem__(self, i: int) -> list[dict[str, np.ndarray]]:  # type: ignore[override]
+        if i not in self._calls:
+            self.plans[i] = plan_calls(self.specs[i])
+            self._calls[i] = [self.specs[i].cast(c.arrays) for c in self.plans[i]]
+        return self._calls[i]
+
+
+def _absent(backends: Sequence[Backend]) -> dict[int, Outcome]:
+    """The SKIPPED outcome of each backend that is not installed, by backend index."""
+    return {j: skipped for j, b in enumerate(backends) if (skipped := not_installed(b))}
+
+
+def not_run(specs: Sequence[Spec], backends: Sequence[Backend]) -> Report:
+    """The report of a run stopped before it began: every case of an installed backend
+    NOT_RUN, of the others SKIPPED; ``complete=False``."""
+    absent = _absent(backends)
+    results = [result for spec in specs
+               for result in judge_spec(spec, References(spec, []), backends, absent)]
+    return Report(results=results, environment=environment(backends), complete=False)
+
+
+#: Told of each case's outcome as it arrives (spec, backend, outcome), before judging:
+#: what progress displays count.
+OnOutcome = Callable[[Spec, Backend, Outcome], None]
+
+
 def run(specs: Sequence[Spec], backends: Sequence[Backend],
         on_result: Callable[[Result], None] | None = None,
-        executor: Executor = in_process) -> Report:
+        executor: Executor = in_process, on_outcome: OnOutcome | None = None) -> Report:
     """Run every spec on every backend with ``executor`` and judge the answers here.
 
-    On KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into one) execution stops: the cases
-    answered so far are judged, the others are NOT_RUN, and the report has ``complete=False``.
+    Backends that are not installed are SKIPPED without a worker; each spec's calls are
+    planned when first sent. On KeyboardInterrupt (Ctrl-C; the CLI turns SIGTERM into one),
+    at any point, execution stops: the cases answered so far are judged, the others of
+    installed backends are NOT_RUN, and the report has ``complete=False``.
     """
-    plans = [plan_calls(spec) for spec in specs]
-    calls = [[spec.cast(c.arrays) for c in plan] for spec, plan in zip(specs, plans)]
-    outcomes: list[dict[int, Outcome]] = [{} for _ in specs]
+    absent = _absent(backends)
+    outcomes: list[dict[int, Outcome]] = [dict(absent) for _ in specs]
+    present = [j for j in range(len(backends)) if j not in absent]
+    calls = _Planned(specs)
     judged: dict[int, list[Result]] = {}
 
     def settle(i: int) -> None:
-        judged[i] = judge_spec(specs[i], References(specs[i], plans[i]), backends, outcomes[i])
+        judged[i] = judge_spec(specs[i], References(specs[i], calls.plans.get(i, [])), backends,
+                               outcomes[i])
         for result in judged[i]:
             if on_result:
                 on_result(result)
 
     complete = True
     try:
-        for i, j, outcome in executor(specs, backends, calls):
-            outcomes[i][j] = outcome
-            if len(outcomes[i]) == len(backends):
-                settle(i)
+        if present:
+            for i, k, outcome in executor(specs, [backends[j] for j in present], calls):
+                outcomes[i][present[k]] = outcome
+                if on_outcome:
+                    on_outcome(specs[i], backends[present[k]], outcome)
+                if len(outcomes[i]) == len(backends):
+                    settle(i)
     except KeyboardInterrupt:
         complete = False
     for i in range(len(specs)):

@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from conformance.differences import EPS, Estimate, complex_step, directional, mixed, settle
+from conformance.differences import (
+    EPS,
+    Estimate,
+    complex_step,
+    confirmed,
+    directional,
+    mixed,
+    settle,
+)
 from conformance.spec import Spec, is_index_dtype
 
 #: At or below this many scalars in ``wrt``, the reference computes full derivatives.
@@ -47,8 +55,13 @@ class Reference:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     scalarize: np.ndarray | None = None
     #: |value computed by numpy in the spec's dtype - value in float64|: the rounding noise
-    #: a correct backend's value may carry (zero for float64 specs)
+    #: a correct backend's value may carry (for float64 specs, scaled from float32's)
     value_noise: np.ndarray | float = 0.0
+    #: per ``wrt`` name, the scale of its derivative that the tolerance's floor is relative
+    #: to (see :func:`natural_scale`); empty: the largest ``|expected|``
+    scales: dict[str, float] = field(default_factory=dict)
+    #: why the reference is uncertain, where it knows (e.g. :data:`STEP_DEPENDENT`)
+    reason: str = ""
 
     def observe(self, spec: Spec, name: str, derivative: np.ndarray) -> np.ndarray:
         """A backend's derivative for ``name`` seen as the reference measured it."""
@@ -83,6 +96,10 @@ class _FlatFunction:
         self.calls = 0
         #: whether complex steps are worth trying (no inner grad; fn ran on complex so far)
         self.complex_ok = not spec.uses_grad or spec.reference_fn is not None
+        #: what the difference tables noticed (e.g. quotients that depend on the step)
+        self.notes: set[str] = set()
+        #: the size of what fn's value is computed from (``natural_scale``), where known
+        self.value_scale = 0.0
 
     def block(self, name: str) -> slice:
         start = sum(self.sizes[: self.names.index(name)])
@@ -120,26 +137,35 @@ class _FlatFunction:
 
     def along(self, direction: np.ndarray, step_scale: float = 1.0) -> Column:
         """Derivative of the output along ``direction`` (flat): complex step and table."""
-        table = directional(self, self.theta, direction, self.value, step_scale)
         step = self._complex_step(self.theta, direction)
+        table = directional(self, self.theta, direction, self.value, step_scale, self.notes,
+                            grow=step is None, value_scale=self.value_scale)
         return (None if step is None else (step, np.zeros_like(step))), table
 
-    def second(self, a: np.ndarray, b: np.ndarray, step_scale: float = 1.0) -> Column:
+    def second(self, a: np.ndarray, b: np.ndarray, step_scale: float = 1.0,
+               b_scale: float = 1.0) -> Column:
         """Second derivative along ``a`` and ``b`` (flat): a candidate and a table.
 
-        The candidate: central differences along ``a`` of the complex-step derivative along
-        ``b`` (no cancellation in the inner derivative); the table: mixed differences.
+        The candidate: central differences along ``b`` (the tangent, steps ``b_scale``) of
+        the complex-step derivative along ``a`` (the column). The quantity differenced is
+        then the column's own first derivative, so its rounding is relative to the
+        column, not to the whole gradient along ``b`` (which may be far larger: a
+        logsumexp of large logits). The table: mixed differences (steps ``step_scale``
+        along ``a``).
         """
-        table = mixed(self, self.theta, a * step_scale, b, self.value)
+        inner = self._complex_step(self.theta, a)
+        table = mixed(self, self.theta, a * step_scale, b, self.value, self.notes,
+                      grow=inner is None)
         table = table[0] / step_scale, table[1] / step_scale
-        inner = self._complex_step(self.theta, b)
         if inner is None:
             return None, table
 
         def slope(theta: np.ndarray) -> np.ndarray:
-            result = self._complex_step(theta, b)
+            result = self._complex_step(theta, a)
             return np.full(np.shape(inner), np.nan) if result is None else result
-        return directional(slope, self.theta, a, inner, step_scale), table
+        # rounding-limited where the column's derivative is far below its first derivative
+        # (a dominant logit): wider steps then help
+        return directional(slope, self.theta, b, inner, b_scale, grow=True), table
 
 
 #: One derivative column: a complex-step based candidate (or None) and a difference table.
@@ -174,26 +200,33 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
     value = np.asarray(spec.evaluate(np, arrays64), dtype=np.float64)
     f.calls += 1
     f.value = value if scalarize is None else np.sum(value * scalarize)
+    noise32 = _float32_noise(spec, arrays64, value)
+    f.value_scale = _value_scale(value if scalarize is None else value * scalarize, noise32)
 
     if spec.kind == "jvp":
         tangents = as64(spec.tangents)
         estimates = settle([f.along(f.embed(n, tangents[n])) for n in spec.wrt])
         expected = {n: e[0] for n, e in zip(spec.wrt, estimates)}
         uncertainty = {n: e[1] for n, e in zip(spec.wrt, estimates)}
-        return Reference(value, "full", expected, uncertainty, {}, f.calls, arrays64, scalarize,
-                         _value_noise(spec, arrays64, value))
+        return _finish(spec, f, value, noise32, "full", expected, uncertainty, {})
 
-    tangent, tangent_scale = None, 1.0
+    tangent, tangent_scale, along_tangent, analytic = None, 1.0, 1.0, False
     if spec.kind == "hvp":
         tangents = as64(spec.tangents)
         flat = np.concatenate([tangents[n].ravel() for n in spec.wrt])
         tangent_scale = float(np.max(np.abs(flat))) or 1.0
         tangent = flat / tangent_scale  # steps of at most h per element
+        # steps along the tangent move every element: the smallest element's scale
+        along_tangent = float(np.min(_scale(f.theta[tangent != 0]), initial=np.inf)) \
+            if np.any(tangent) else 1.0
+        # a complex step confirmed tightly along the tangent shows fn analytic there: the
+        # HVP candidates (differences of complex steps) then keep their own bounds
+        analytic = confirmed(f.along(tangent, along_tangent))
 
     def column(direction: np.ndarray, step_scale: float = 1.0) -> Column:
         if tangent is None:
             return f.along(direction, step_scale)
-        return f.second(direction, tangent, step_scale)
+        return f.second(direction, tangent, step_scale, along_tangent)
 
     mode = "full" if spec.wrt_size <= full_limit else "directional"
     rng = _rng(spec)
@@ -207,7 +240,7 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
         else:
             chosen[n] = rng.choice([-1.0, 1.0], size=(directions, *x.shape)) * _scale(x)
             columns[n] = [column(f.embed(n, d)) for d in chosen[n]]
-    settled = iter(settle([c for n in spec.wrt for c in columns[n]]))
+    settled = iter(settle([c for n in spec.wrt for c in columns[n]], analytic))
     expected: dict[str, np.ndarray] = {}
     uncertainty: dict[str, np.ndarray] = {}
     for n in spec.wrt:
@@ -220,38 +253,95 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
             expected[n], uncertainty[n] = stacked.reshape(shape), errors.reshape(shape)
         else:  # one row per direction
             expected[n], uncertainty[n] = np.moveaxis(stacked, -1, 0), np.moveaxis(errors, -1, 0)
-    return Reference(value, mode, expected, uncertainty, chosen, f.calls, arrays64, scalarize,
-                     _value_noise(spec, arrays64, value))
+    return _finish(spec, f, value, noise32, mode, expected, uncertainty, chosen)
 
 
-#: Points at which numpy's evaluation in the spec's dtype samples its rounding noise.
+#: Points at which numpy's float32 evaluation samples its rounding noise.
 NOISE_SAMPLES = 4
+EPS32 = float(np.finfo(np.float32).eps)
+#: A derivative output whose largest element is at most this many times the reference's
+#: bound is not told apart from zero: its scale is the computation's (``natural_scale``).
+RESOLVED = 100.0
 
 
-def _value_noise(spec: Spec, arrays64: Mapping[str, np.ndarray], value: np.ndarray
-                 ) -> np.ndarray | float:
-    """How far numpy's own evaluation in the spec's dtype can land from the float64 value:
-    the largest gap at the point and at a few points 1e-4 (relative) away, where every
-    intermediate rounds differently (one evaluation may round luckily)."""
-    if spec.dtype == "float64":
-        return 0.0
-    dtype = np.dtype(spec.dtype)
+def _float32_noise(spec: Spec, arrays64: Mapping[str, np.ndarray], value: np.ndarray
+                   ) -> np.ndarray:
+    """How far numpy's evaluation of ``fn`` in float32 lands from float64 at the same
+    (float32-rounded) arrays: the largest gap at the point and at a few points 1e-4
+    (relative) away, where every intermediate rounds differently (one may round luckily).
+    Zero where ``fn`` does not run in float32."""
     rng = np.random.default_rng(0)
     noise = np.zeros_like(value)
+    floats = [n for n, a in arrays64.items() if not is_index_dtype(a.dtype)]
     try:
         with np.errstate(all="ignore"):
             for sample in range(NOISE_SAMPLES):
-                point = {n: a if sample == 0 or n not in spec.wrt else
-                         (a * (1 + 1e-4 * rng.uniform(-1, 1, a.shape))
-                          ).astype(dtype).astype(np.float64)
-                         for n, a in arrays64.items()}
-                low = np.asarray(spec.evaluate(np, spec.cast(point)), dtype=np.float64)
-                high = value if sample == 0 else np.asarray(spec.evaluate(np, point),
-                                                            dtype=np.float64)
+                point = dict(arrays64)
+                for n in floats:
+                    moved = arrays64[n] if sample == 0 or n not in spec.wrt else \
+                        arrays64[n] * (1 + 1e-4 * rng.uniform(-1, 1, arrays64[n].shape))
+                    point[n] = moved.astype(np.float32)
+                low = np.asarray(spec.evaluate(np, point), dtype=np.float64)
+                high = np.asarray(spec.evaluate(np, {n: a.astype(np.float64) if n in floats
+                                                     else a for n, a in point.items()}),
+                                  dtype=np.float64)
                 noise = np.maximum(noise, np.abs(low - high))
     except Exception:  # noqa: BLE001 - a fn that only runs in float64 gets no noise estimate
-        return 0.0
+        return np.zeros_like(value)
+    if np.shape(noise) != np.shape(value):
+        return np.zeros_like(value)
     return np.where(np.isfinite(noise), noise, 0.0)
+
+
+def _value_scale(value: np.ndarray, noise32: np.ndarray) -> float:
+    """The size of what the value is computed from: ``|value|``, or where terms cancel,
+    the float32 evaluation's noise over float32's epsilon (see :func:`natural_scale`)."""
+    noise = float(np.sum(noise32)) if np.ndim(value) == 0 else float(np.max(noise32, initial=0))
+    return max(float(np.max(np.abs(value), initial=0.0)), noise / EPS32)
+
+
+def natural_scale(spec: Spec, arrays64: Mapping[str, np.ndarray], value: np.ndarray,
+                  noise32: np.ndarray, name: str) -> float:
+    """The size of what the derivative w.r.t. ``name`` is computed from, for a derivative
+    that is zero (or rounding noise) because terms cancel: d/dx sum(softmax(x)), the std
+    of [x, x + c], a centred sum, a gradient at an optimum.
+
+    Every framework computes such a derivative as the rounding noise of its terms, so its
+    tolerance must be relative to the terms' size, not to the zero (or the reference's own
+    noise) that is left. The terms' size is estimated from the value's: running ``fn`` in
+    float32 shows the rounding noise of the computation, ``eps32`` times the size of what
+    it adds up (``|value|`` where nothing cancels, the terms where they do: a centred sum
+    is zero, its float32 noise is not); that value scale, over the input's scale (``|x|``
+    to the derivative's order), times the seed (tangent, cotangent), is the derivative's
+    natural scale. Multiplying ``fn`` by a constant or changing an input's units changes
+    it in proportion, so verdicts stay scale-free.
+    """
+    value_scale = _value_scale(value, noise32)
+    size = float(np.max(np.abs(arrays64[name]), initial=0.0)) or max(
+        (float(np.max(np.abs(arrays64[n]), initial=0.0)) for n in spec.wrt), default=0.0) or 1.0
+    seed = 1.0
+    if spec.kind in ("jvp", "hvp"):
+        seed = max(float(np.max(np.abs(t), initial=0.0)) for t in spec.tangents.values())
+    elif spec.kind == "vjp":
+        seed = float(np.max(np.abs(spec.cotangent), initial=0.0))
+    order = 2 if spec.kind == "hvp" else 1
+    return value_scale * (seed or 1.0) / size**order
+
+
+def _finish(spec: Spec, f: _FlatFunction, value: np.ndarray, noise32: np.ndarray, mode: str,
+            expected: dict[str, np.ndarray], uncertainty: dict[str, np.ndarray],
+            directions: dict[str, np.ndarray]) -> Reference:
+    """The reference with the value's noise, each derivative's scale and the reason."""
+    value_noise = noise32 if spec.dtype == "float32" else noise32 * (EPS / EPS32)
+    scales = {}
+    for n in spec.wrt:
+        largest = float(np.max(np.abs(expected[n]), initial=0.0))
+        if largest > RESOLVED * float(np.max(uncertainty[n], initial=0.0)) and largest > 0:
+            scales[n] = largest
+        else:  # not told apart from zero: judged at the rounding level of what cancels
+            scales[n] = max(largest, natural_scale(spec, f.arrays, value, noise32, n))
+    return Reference(value, mode, expected, uncertainty, directions, f.calls, f.arrays,
+                     f.scalarize, value_noise, scales, "; ".join(sorted(f.notes)))
 
 
 #: Steps of the one-sided differences that test a point for non-differentiability, in units

@@ -95,15 +95,17 @@ class Spec:
         normalize(self, "tags", _check_tags(self.tags))
         self._check_directions()
         self._check_fits_dtype()
-        self._check_output(self._run_numpy(self.arrays))
+        value = self._run_numpy(self.arrays)
+        self._check_output(value)
         if self.dtype != "float64":  # the value a backend computes, in the spec's dtype
             with np.errstate(all="ignore"):
-                low = self._run_numpy(self.cast())
-            if not _all_finite(low):
+                value = self._run_numpy(self.cast())
+            if not _all_finite(value):
                 raise SpecError("fn", f"output overflows (NaN or Inf) when computed in "
                                 f"{self.dtype}, though finite in float64",
                                 f"scale the arrays so fn stays finite in {self.dtype}, or use "
                                 "dtype='float64'")
+        self._check_keeps_dtype(value)
 
     # -- derived views -------------------------------------------------------------------
 
@@ -215,6 +217,18 @@ class Spec:
             raise SpecError("cotangent", f"given for a {self.kind} spec",
                             "a cotangent is only for vjp specs; drop it")
 
+    def _check_keeps_dtype(self, value: Any) -> None:
+        """``fn`` on arrays of the spec's dtype returns that dtype: a float64 constant inside
+        ``fn`` (``np.eye(d)``, ``np.ones(3)``) would turn a float32 computation into a float64
+        one on every backend, which no backend can be blamed for."""
+        found = np.asarray(value).dtype
+        if found != np.dtype(self.dtype):
+            raise SpecError("fn", f"spec {self.name!r} returns {found} for {self.dtype} arrays "
+                            f"(on numpy): a constant of another dtype inside fn, such as "
+                            f"np.eye(d) or np.ones(3), changes the dtype of the result",
+                            "build constants from xp and the array's dtype, e.g. "
+                            "xp.eye(d, dtype=x.dtype) or xp.asarray(c, dtype=x.dtype)")
+
     def _check_output(self, output: Any) -> None:
         """``fn``'s value at the spec's arrays: a finite float array of the kind's shape."""
         try:
@@ -225,6 +239,9 @@ class Spec:
         if not np.issubdtype(out.dtype, np.floating):
             raise SpecError("fn", f"output has dtype {out.dtype}, not float",
                             "return a float array from fn")
+        if out.size == 0:
+            raise SpecError("fn", f"output is empty (shape {out.shape}): there is nothing to "
+                            "differentiate", "return an array with at least one element")
         if not np.all(np.isfinite(out)):
             raise SpecError("fn", "output has NaN or Inf at the spec's arrays",
                             "choose arrays where fn is finite")

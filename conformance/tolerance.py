@@ -8,11 +8,13 @@ Each element ``i`` of an output is held to
   relative on the catalog, float64 near 1e-12);
 - ``floor * scale``: the noise a correct backend leaves on elements much smaller than the
   output's largest one (cancellation in sums of larger terms); ``scale`` is the largest
-  ``|ref|`` of that output, so the rule has no absolute term: multiplying ``fn`` by 1e-6,
-  or rescaling an input's units, changes no verdict;
+  ``|ref|`` of that output, or, where the reference cannot tell the whole output from zero
+  (a derivative that is zero because terms cancel), the size of the terms that cancel
+  (:func:`conformance.reference.natural_scale`). The rule has no absolute term:
+  multiplying ``fn`` by 1e-6, or rescaling an input's units, changes no verdict;
 - ``noise_i`` (values only): how far numpy's own evaluation of ``fn`` in the spec's dtype
-  lands from float64, times ``NOISE_FACTOR``: a value with cancellation in float32 is only
-  as good as that;
+  lands from float64 (for float64 specs: float32's, scaled by the ratio of the epsilons),
+  times ``NOISE_FACTOR``: a value with cancellation is only as good as that;
 - ``u_i``: the reference's own error bound, allowed at most ``UNCERTAINTY_FACTOR`` times.
   Where ``u_i`` is more than ``JUDGEABLE`` of the tolerance, the reference cannot judge the
   element: unless another element fails outright, the verdict is INCONCLUSIVE, never PASS.
@@ -45,7 +47,8 @@ JUDGEABLE = 0.5
 FAILING_LIMIT = 32
 
 RULE = ("per element: |got - ref| <= rtol * |ref| + floor * scale + "
-        f"{UNCERTAINTY_FACTOR:g} * reference uncertainty; scale = max |ref| of the output; "
+        f"{UNCERTAINTY_FACTOR:g} * reference uncertainty; scale = max |ref| of the output "
+        "(where the reference cannot tell it from zero: the size of the terms that cancel); "
         f"INCONCLUSIVE where that uncertainty allowance exceeds {JUDGEABLE:g} x the rest")
 
 

@@ -216,22 +216,20 @@ def op_catalog_families() -> str:
 
 
 def conventions_matrix() -> str:
-    """The conventions matrix over every installed backend that answers (a backend whose
-    every case is UNSUPPORTED, such as the Keras 3 ones on function specs, is left out),
-    plus the results recorded in other environments (docs/data/conventions-*.json)."""
+    """The conventions matrix over every installed backend, plus the results recorded in
+    other environments (docs/data/conventions-*.json); :func:`conformance.conventions.matrix`
+    leaves out the backends that answer no case (the Keras 3 ones) and names them."""
     from backends.registry import known, load
     from conformance.conventions import markdown, run_conventions
     from conformance.reports.read import read_report
-    from conformance.results import Report, Status
+    from conformance.results import Report
 
     installed = [b for b in map(load, known()) if not b.missing_modules()]
     report, specs = run_conventions(installed)
     results = list(report.results)
     for path in sorted(DOCS.glob(CONVENTION_REPORTS)):
         results += [r for r in read_report(path).results if r.spec in {s.name for s in specs}]
-    answering = {r.backend for r in results if r.status is Status.CONVENTION}
-    kept = [r for r in results if r.backend in answering]
-    return markdown(Report(kept, report.environment), specs)
+    return markdown(Report(results, report.environment), specs)
 
 
 #: ``<!-- generated: NAME -->`` regions and the function writing each.

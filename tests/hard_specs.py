@@ -1,8 +1,9 @@
 """Numerically hard but correct specs: where a naive reference or tolerance breaks.
 
 Domain edges, saturation, large logits, near-cancellation, ill-conditioned solves,
-near-overflow, large quadratic forms and a 10k-parameter MLP, over every derivative kind
-and both dtypes. Correct backends must PASS every one (no FAIL, no INCONCLUSIVE).
+near-overflow, large quadratic forms, a 10k-parameter MLP and derivatives that are zero
+because terms cancel, over every derivative kind and both dtypes. Correct backends must
+PASS every one (no FAIL, no INCONCLUSIVE).
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ def _cases() -> list[tuple[str, Any, dict[str, np.ndarray], dict[str, Any]]]:
          {"kind": "jvp", "tangents": {"x": np.array([1.0, -1.0, 0.5])}}),
         ("large-logits-vjp", lambda xp, z: xp.exp(z - _lse(xp, z)[:, None]), {"z": logits},
          {"kind": "vjp", "cotangent": rng.normal(size=logits.shape)}),
+        # zeros by cancellation: every framework computes them as its terms' rounding noise
+        ("zero-centred-sum", lambda xp, x: xp.sum(x - xp.mean(x)),
+         {"x": np.array([0.3, -1.2, 2.0, 0.7])}, {}),
+        ("zero-std-of-x-and-x-plus-c", lambda xp, x: xp.std(xp.stack([x[0], x[0] + 3.0])),
+         {"x": np.array([0.7])}, {}),
     ]
 
 

@@ -36,7 +36,10 @@ def test_run_writes_table_and_json(backend, tmp_path) -> None:
     proc = gradparity("run", "-b", "autograd", "-s", "polynomial-*", "-s", "mlp-vjp-float32",
                       "--json", str(report_path))
     assert proc.returncode == 0, proc.stderr
-    assert "polynomial-float64" in proc.stdout and "PASS" in proc.stdout
+    board = proc.stdout.split("\n\n")[1].splitlines()  # the scoreboard, after the header
+    assert board[0].split() == ["backend", "PASS", "supported", "time"]
+    assert board[2].split()[:3] == ["autograd", "3", "3/3"]
+    assert proc.stdout.splitlines()[-2:] == ["3 PASS", f"JSON report: {report_path}"]
     assert "autograd: autograd 1." in proc.stdout.split("\n\n")[0]  # the header: versions
     data = json.loads(report_path.read_text())
     assert data["schema_version"] == 1 and data["complete"] is True
@@ -84,8 +87,12 @@ def test_bad_arguments_exit_2_with_one_line(args, message) -> None:
 
 def test_help_explains_every_run_option() -> None:
     text = gradparity("run", "--help").stdout
-    for option in ("--backend", "--spec", "--json", "Exit code"):
-        assert option in text
+    for option in ("--backend", "--spec", "--kind", "--tag", "--json", "--table", "--progress",
+                   "scoreboard", "heartbeat", "Exit code", "interrupted at any point"):
+        assert option in text, option
+    listing = gradparity("specs", "--help").stdout
+    for option in ("--spec", "--kind", "--tag", "--catalog"):
+        assert option in listing, option
 
 
 def test_backends_lists_builtins_installed_or_not() -> None:
@@ -189,7 +196,8 @@ def test_output_closed_early_ends_quietly(backend, tmp_path) -> None:
         proc.stdout.close()  # the reader is gone before the first line is written
         err = proc.stderr.read()
         assert proc.wait(timeout=120) == 141, err
-        assert err == ""
+        progress = [line for line in err.splitlines() if "cases done" in line]
+        assert err.splitlines() == progress, err  # no BrokenPipeError, nothing but progress
     assert json.loads((tmp_path / "r.json").read_text())["results"][0]["status"] == "PASS"
 
 
@@ -204,3 +212,71 @@ def test_a_run_where_nothing_was_checked_exits_5_saying_why(backend) -> None:
     both = gradparity("run", "-b", "plugin_backends:Missing", "-b", "autograd",
                       "-s", "polynomial-float64")
     assert both.returncode == 0, both.stdout + both.stderr  # one backend checked something
+
+
+# -- starting: names close to a known one, plug-ins beside the user's files, filters --------
+
+def test_an_unknown_backend_close_to_a_known_one_says_which() -> None:
+    one_line_usage_error(gradparity("run", "-b", "tf_eager"),
+                         "unknown backend 'tf_eager'; did you mean tf-eager? known: tf-eager")
+    far = gradparity("run", "-b", "nosuch")
+    assert "did you mean" not in far.stderr and "unknown backend 'nosuch'; known:" in far.stderr
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="python -P (no current folder on the "
+                    "path, as the gradparity script runs) is Python 3.11's")
+def test_a_plugin_in_the_current_folder_needs_no_pythonpath(backend, tmp_path) -> None:
+    backend("autograd")
+    (tmp_path / "mymod.py").write_text(
+        "from backends.autograd_backend import AutogradBackend\n"
+        "class MyBackend(AutogradBackend):\n"
+        "    name = 'mine'\n")
+    project = str(Path(__file__).parent.parent)  # gradparity itself, not the plug-in's folder
+    env = {**os.environ, "PYTHONPATH": project}
+    command = [sys.executable, "-P", "-m", "conformance.cli", "run", "-s", "polynomial-float64"]
+    proc = subprocess.run([*command, "-b", "mymod:MyBackend"], capture_output=True, text=True,
+                          cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == "1 PASS"
+    missing = subprocess.run([*command, "-b", "nomod:MyBackend"], capture_output=True,
+                             text=True, cwd=tmp_path, env=env)
+    one_line_usage_error(missing, f"cannot import 'nomod': No module named 'nomod' (looked in "
+                                  f"the current folder {tmp_path}, {project} and the installed "
+                                  "packages in ")
+
+
+def test_keras_backends_name_their_engine_in_the_install_hint() -> None:
+    from backends.keras3 import KerasJaxBackend, KerasTFBackend, KerasTorchBackend
+
+    assert KerasTFBackend().install_hint() == "pip install 'gradparity[keras,tf]'"
+    assert KerasJaxBackend().install_hint() == "pip install 'gradparity[keras,jax]'"
+    torch_hint = KerasTorchBackend().install_hint()
+    assert torch_hint.startswith("pip install 'gradparity[keras]' torch (")
+    assert "--index-url https://download.pytorch.org/whl/cpu" in torch_hint
+
+    class NoEngine(KerasTorchBackend):  # keras found, the engine not: only the engine
+        requires = {"keras": "keras", "no_such_engine_xyz": "no-such-engine"}
+
+    assert NoEngine().install_hint().startswith("pip install no-such-engine (")
+
+
+def test_specs_and_run_take_the_same_filters() -> None:
+    listed = gradparity("specs", "-t", "op-linalg", "-k", "hvp")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split() for line in listed.stdout.splitlines()]
+    assert rows and all(row[0].startswith("op-linalg-") and row[1] == "hvp" for row in rows)
+    named = gradparity("specs", "-s", "seed001*", "-s", "lstm-*")  # slow ones listed, marked
+    assert "[slow: run only when named]" in named.stdout
+    assert {line.split()[0][:5] for line in named.stdout.splitlines()} == {"seed0", "lstm-"}
+    one_line_usage_error(gradparity("specs", "-t", "nosuch"),
+                         "--tag 'nosuch' is on no spec; the tags: ")
+    one_line_usage_error(gradparity("run", "-s", "polynomial-*", "-k", "hvp"),
+                         "no spec matches --spec polynomial-* with --kind hvp")
+    one_line_usage_error(gradparity("specs", "-k", "hessian"), "invalid choice: 'hessian'")
+
+
+def test_run_filters_by_kind_and_tag(backend) -> None:
+    backend("autograd")
+    proc = gradparity("run", "-b", "autograd", "-t", "seed001", "-k", "grad")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == "4 PASS"

@@ -79,3 +79,23 @@ def test_conventions_command_writes_markdown_and_html(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "conformance.cli", "conventions", "-b", "nosuch"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_backends_that_answer_no_case_are_left_out_in_one_line() -> None:
+    from conformance.conventions import markdown, matrix, notes
+    from conformance.results import Report, Result
+
+    specs = convention_cases()[:2]
+    why = "keras-jax checks Keras 3 models"
+    report = Report([Result(s.name, "keras-jax", Status.UNSUPPORTED, message=why)
+                     for s in specs]
+                    + [Result(s.name, "jax", Status.CONVENTION, convention_values={
+                        n: [0.0] for n in s.wrt}) for s in specs]
+                    + [Result(specs[0].name, "half", Status.UNSUPPORTED, message="no rule"),
+                       Result(specs[1].name, "half", Status.CONVENTION,
+                              convention_values={n: [1.0] for n in specs[1].wrt})])
+    header, rows = matrix(report, specs)
+    assert header[2:] == ["jax", "half"] and len(rows) == 2  # half answered one: kept
+    assert notes(report) == [f"UNSUPPORTED {specs[0].name} on half: no rule",
+                             f"left out, every case UNSUPPORTED: keras-jax (keras-jax: {why})"]
+    assert "keras-jax" not in markdown(report, specs).splitlines()[0]

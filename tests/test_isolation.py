@@ -249,7 +249,8 @@ def test_more_interrupts_during_the_shutdown_still_leave_the_table_and_the_repor
     proc = subprocess.Popen(
         [sys.executable, "-c", SLOW_JUDGING, "run", "-b", "planted_faults:Planted", "-b",
          "planted_faults:Slow", "--json", str(report_path), "--junit", str(tmp_path / "r.xml"),
-         "--timeout", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "--timeout", "600", "--table", "full"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": path, "PLANTED_MARK": str(mark),
              "PLANTED_PIDS": str(pids), "TMPDIR": str(temporary)})
     for _ in range(1200):  # the slow backend hangs in its 2nd spec, the other began the 3rd
@@ -297,3 +298,30 @@ def test_bad_run_options_exit_2_with_one_line(args, message) -> None:
     assert proc.returncode == 2 and message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
 
+
+
+@pytest.mark.parametrize("after", [0.5, 3.0])
+def test_ctrl_c_at_any_moment_gives_exit_3_and_a_partial_report(tmp_path, after) -> None:
+    """The real command on the whole catalog and every known backend, interrupted while it
+    starts (reading arguments, loading the catalog, planning, starting workers): exit 3 and
+    a valid report; a backend that is not installed stays SKIPPED, never NOT_RUN."""
+    from backends.registry import known, load
+
+    report_path = tmp_path / "report.json"
+    tests = Path(__file__).parent
+    path = os.pathsep.join([str(tests.parent), os.environ.get("PYTHONPATH", "")])
+    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "run", "--json",
+                             str(report_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": path})
+    time.sleep(after)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 3, out[-2000:] + err[-2000:]
+    assert "Traceback" not in err and out.splitlines()[-2].endswith("(INCOMPLETE run)")
+    data = json.loads(report_path.read_text())
+    assert data["complete"] is False
+    absent = {name for name in known() if load(name).missing_modules()}
+    for row in data["results"]:
+        if row["backend"] in absent:
+            assert row["status"] == "SKIPPED", row
+    assert {r["backend"] for r in data["results"]} == set(known())

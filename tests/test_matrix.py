@@ -145,7 +145,7 @@ def test_grown_error_still_passing_is_shown_but_not_a_regression(tmp_path) -> No
     grown = edited(tmp_path, "grown.json", **{was.spec: {"max_rel_error": was.max_rel_error * 1e3}})
     proc = gradparity("diff", NEW, grown)
     assert proc.returncode == 0
-    assert "  logsumexp-float64 on jax: max_rel_error 3.5e-16 -> 3.5e-13 (x1000), PASS" \
+    assert "  logsumexp-float64 on jax: max_rel_error from 3.5e-16 to 3.5e-13, PASS" \
         in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "no regression; 1 error grown >10x"
 
@@ -203,3 +203,15 @@ def test_report_round_trips_through_the_reader() -> None:
     report = read_report(NEW)
     assert [r.to_json() for r in report.results] == json.loads(NEW.read_text())["results"]
     assert report.complete and report.environment["backends"]["jax"]["versions"]["jax"]
+
+
+def test_a_regression_whose_error_grew_is_listed_once(tmp_path) -> None:
+    was = read_report(NEW).results[6]
+    worse = edited(tmp_path, "worse.json", **{was.spec: {
+        "status": "FAIL", "max_rel_error": 2e-7 / 3.5e-16 * was.max_rel_error}})
+    proc = gradparity("diff", NEW, worse)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stdout.count(f"{was.spec} on jax") == 1, proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "1 regression"
+    found = diff(read_report(NEW), read_report(worse))
+    assert [c.spec for c in found.regressions] == [was.spec] and found.grown == []

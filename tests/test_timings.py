@@ -26,7 +26,8 @@ def test_json_and_table_have_timings_only_when_asked(backend, tmp_path, flag: bo
     backend("autograd")
     path = tmp_path / "report.json"
     proc = gradparity("run", "-b", "autograd", "-s", "polynomial-*", "-s", "mlp-vjp-float32",
-                      "--json", str(path), *(["--timings"] if flag else []))
+                      "--json", str(path), "--table", "full",
+                      *(["--timings"] if flag else []))
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(path.read_text())["results"]
     assert len(rows) == 3

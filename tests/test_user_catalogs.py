@@ -89,7 +89,8 @@ def test_run_takes_a_file_a_module_and_builtin_together(backend, folder: Path) -
     (folder / "pkg").mkdir()
     (folder / "pkg" / "__init__.py").write_text("")
     (folder / "pkg" / "cases.py").write_text(MY_SPECS)
-    proc = gradparity("run", "-b", "autograd", "--catalog", "pkg.cases", cwd=ROOT, path=[folder])
+    proc = gradparity("run", "-b", "autograd", "--catalog", "pkg.cases", "--table", "full",
+                      cwd=ROOT, path=[folder])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "my-cubic-lambda  PASS" in proc.stdout and "polynomial" not in proc.stdout
 

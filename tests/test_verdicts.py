@@ -21,7 +21,7 @@ from conformance.catalog import catalog
 from conformance.harness import Outcome, check, execute, judge
 from conformance.probes import Call, References, plan_calls
 from conformance.reference import Reference
-from conformance.results import Status
+from conformance.results import Result, Status
 from conformance.spec import Spec
 from conformance.tolerance import compare
 
@@ -47,7 +47,11 @@ def verdict(spec: Spec, derivatives: Callable[[dict[str, np.ndarray]], dict[str,
 # -- 1. a reference that does not break at domain edges ---------------------------------
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from reference_accuracy import SUITE  # noqa: E402 - the accuracy suite, shared with the benchmark
+from reference_accuracy import (  # noqa: E402 - the accuracy suite, shared with the benchmark
+    HVP_TANGENT,
+    ROUNDING,
+    SUITE,
+)
 
 EDGES = [case[:4] for case in SUITE if case[4] == "grad"]
 
@@ -299,3 +303,151 @@ def test_a_whole_derivative_off_by_2e6_or_2e3_fails(backend, spec: Spec) -> None
     wrong = {k: (v * (1 + e)).astype(v.dtype) if k in spec.wrt else v
              for k, v in outcome.output.items()}
     assert judge(spec, references, "planted", Outcome(None, [wrong])).status is Status.FAIL
+
+
+def test_a_nan_derivative_is_the_worst_element_the_message_names() -> None:
+    """A NaN in one derivative outranks a finite error elsewhere: the message leads with it
+    (``max`` never picks a NaN key, so it once named the value with a false inequality)."""
+    spec = Spec("sin-nan", lambda xp, x: xp.sum(xp.sin(x)), {"x": np.array([0.3, 1.2])},
+                wrt=("x",))
+    result = check(spec, answer_with(lambda a: {"x": np.array([np.cos(0.3), np.nan])}))
+    assert result.status is Status.FAIL
+    assert result.worst.key == "x" and result.worst.index == [1], result.message
+    assert "nan" in result.message and "value" not in result.message.split(";")[-1]
+
+
+# -- 6. a reference never confidently wrong; zeros by cancellation; tight bounds -----------
+
+
+@pytest.mark.parametrize(("name", "fn", "x", "derivative", "kind"), ROUNDING,
+                         ids=[r[0] for r in ROUNDING])
+def test_a_function_that_rounds_internally_gets_a_bound_covering_the_truth(
+        name, fn, x, derivative, kind) -> None:
+    extra = {"tangents": {"x": HVP_TANGENT[: x.size]}} if kind == "hvp" else {}
+    reference = References(Spec("rounds", fn, {"x": x}, ("x",), kind=kind, **extra),
+                           [Call("base", {"x": x})])["base"]
+    error = np.abs(reference.expected["x"] - derivative(x))
+    assert np.all(error <= reference.uncertainty["x"]), (name, reference.expected["x"])
+
+
+def _float32_round_trip(xp: Any, x: Any) -> Any:
+    return xp.sum(xp.sin(x.astype("float32").astype("float64")) * x)
+
+
+def _d_float32_round_trip(a: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    x = a["x"]
+    return {"x": np.cos(x) * x + np.sin(x)}  # the smooth function's, as autodiff returns it
+
+
+ROUNDS_INTERNALLY = [
+    ("float32-round-trip", _float32_round_trip, _d_float32_round_trip),
+    ("large-offset", lambda xp, x: xp.sum(xp.sin((x + 2.0**40) - 2.0**40)),
+     lambda a: {"x": np.cos(a["x"])}),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "derivative"), ROUNDS_INTERNALLY,
+                         ids=[r[0] for r in ROUNDS_INTERNALLY])
+def test_a_function_that_rounds_internally_is_inconclusive_right_or_wrong(
+        name, fn, derivative) -> None:
+    """Difference quotients of such a function depend on the step: the reference says so
+    and judges neither the smooth derivative (what autodiff returns) nor a wrong one."""
+    spec = Spec(name, fn, {"x": np.array([0.3, 1.1, -2.0])}, ("x",))
+    for factor in (1.0, 1.01, 0.5):
+        status, _, message = verdict(
+            spec, lambda a, factor=factor: {"x": factor * derivative(a)["x"]})
+        assert status is not Status.PASS, f"{factor} x the derivative: {message}"
+        if factor == 1.0:
+            assert status is Status.INCONCLUSIVE, message
+        if status is Status.INCONCLUSIVE:
+            assert "rounds internally" in message, message
+
+
+@pytest.mark.parametrize("name", ["jax", "autograd"])
+def test_a_float32_round_trip_inside_fn_is_inconclusive_on_real_backends(backend, name) -> None:
+    spec = Spec("round-trip", _float32_round_trip, {"x": np.array([0.3, 1.1, -2.0])}, ("x",))
+    result = check(spec, backend(name))
+    assert result.status is Status.INCONCLUSIVE, result.message
+    assert "rounds internally" in result.message
+
+
+def _softmax(xp: Any, x: Any) -> Any:
+    p = xp.exp(x - xp.max(x))
+    return p / xp.sum(p)
+
+
+X3 = np.array([0.3, -1.2, 2.0])
+C3 = np.array([0.5, 2.0, -1.0])
+#: (name, fn zero by cancellation, fn of the same terms whose derivative is not zero)
+CANCELLING = [
+    ("sum-of-softmax", lambda xp, x, c: xp.sum(_softmax(xp, x)),
+     lambda xp, x, c: xp.sum(_softmax(xp, x) * c)),
+    ("std-of-x-and-x-plus-c", lambda xp, x, c: xp.std(xp.stack([x[0], x[0] + 3.0])),
+     lambda xp, x, c: xp.std(xp.stack([x[0], 2.0 * x[0] + 3.0]))),
+    ("centred-sum", lambda xp, x, c: xp.sum(x - xp.mean(x)),
+     lambda xp, x, c: xp.sum((x - xp.mean(x)) * c)),
+    ("gradient-at-an-optimum", lambda xp, x, c: xp.sum(xp.cos(x)),
+     lambda xp, x, c: xp.sum(xp.cos(x + 0.1))),
+]
+POINTS = {"gradient-at-an-optimum": np.array([np.pi, 2 * np.pi, -np.pi])}
+
+
+def _planted(spec: Spec, name: str, backend_: Any, factor: float) -> tuple[Result, Result]:
+    """The backend's verdict on ``spec``, and that of its answer times ``factor``."""
+    outcome = execute(backend_, spec, [spec.cast()])
+    references = References(spec, [Call("base", dict(spec.arrays))])
+    right = judge(spec, references, name, outcome)
+    wrong = {k: (v * factor).astype(v.dtype) if k in spec.wrt else v
+             for k, v in outcome.output.items()}
+    return right, judge(spec, references, "planted", Outcome(None, [wrong]))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", ["jax", "autograd"])
+@pytest.mark.parametrize(("case", "zero", "nonzero"), CANCELLING,
+                         ids=[c[0] for c in CANCELLING])
+def test_a_zero_by_cancellation_passes_and_one_percent_off_elsewhere_fails(
+        backend, name, dtype, case, zero, nonzero) -> None:
+    arrays = {"x": POINTS.get(case, X3), "c": C3}
+    spec = Spec(case, zero, arrays, ("x",), dtype=dtype)
+    result = check(spec, backend(name))
+    assert (result.status, result.diagnoses) == (Status.PASS, []), result.message
+    right, wrong = _planted(Spec(case, nonzero, arrays, ("x",), dtype=dtype), name,
+                            backend(name), 1.01)
+    assert right.status is Status.PASS, right.message
+    assert wrong.status is Status.FAIL, wrong.message
+
+
+rng6 = np.random.default_rng(16)
+_M = rng6.normal(size=(4, 4))
+SPD = _M @ _M.T + np.eye(4)
+LARGE_LOGITS = rng6.normal(size=(3, 5)) * 30
+
+
+def _sym(a: Any) -> Any:
+    return (a + a.T) / 2  # every namespace's eigh then sees the same symmetric matrix
+
+
+#: (name, fn, arrays, extra Spec fields): bounds the reference used to claim far too wide
+TIGHT_BOUNDS = [
+    ("logsumexp-large-logits-hvp", lambda xp, z: xp.sum(_lse(xp, z)), {"z": LARGE_LOGITS},
+     {"kind": "hvp", "tangents": {"z": rng6.normal(size=LARGE_LOGITS.shape)}}),
+    ("slogdet", lambda xp, a: xp.linalg.slogdet(a)[1], {"a": SPD}, {}),
+    ("slogdet-hvp", lambda xp, a: xp.linalg.slogdet(a)[1], {"a": SPD},
+     {"kind": "hvp", "tangents": {"a": rng6.normal(size=SPD.shape)}}),
+    ("eigh", lambda xp, a: xp.sum(xp.linalg.eigh(_sym(a))[0] ** 3), {"a": SPD}, {}),
+    ("eigh-hvp", lambda xp, a: xp.sum(xp.linalg.eigh(_sym(a))[0] ** 3), {"a": SPD},
+     {"kind": "hvp", "tangents": {"a": rng6.normal(size=SPD.shape)}}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", ["jax", "autograd"])
+@pytest.mark.parametrize(("case", "fn", "arrays", "extra"), TIGHT_BOUNDS,
+                         ids=[c[0] for c in TIGHT_BOUNDS])
+def test_hard_derivatives_pass_when_right_and_fail_one_percent_off(
+        backend, name, dtype, case, fn, arrays, extra) -> None:
+    spec = Spec(case, fn, arrays, tuple(arrays), dtype=dtype, **extra)
+    right, wrong = _planted(spec, name, backend(name), 1.01)
+    assert right.status is Status.PASS, right.message
+    assert wrong.status is Status.FAIL, wrong.message

@@ -1,6 +1,7 @@
 """The built-in catalog: the starter function specs, the op catalog (one ``ops_<family>``
-module per family of the shared numpy API), index-array cases, the seed scenarios, the
-models, the convention cases and the real objectives."""
+module per family of the shared numpy API), numpy's calling conventions (``calls``),
+index-array cases, the seed scenarios, the models, the convention cases and the real
+objectives."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ OP_FAMILIES: tuple[str, ...] = ("elementwise", "binary", "reductions", "products
 
 
 def catalog() -> list[Spec]:
-    """Every built-in spec: starter cases, op cases, index-array cases, seed scenarios,
-    models, convention cases, real objectives."""
+    """Every built-in spec: starter cases, op cases, calling conventions, index-array cases,
+    seed scenarios, models, convention cases, real objectives."""
+    from conformance.catalog import calls
     from conformance.catalog.conventions import convention_specs
     from conformance.catalog.indexing import indexing_specs
     from conformance.catalog.models import model_specs
@@ -28,7 +30,7 @@ def catalog() -> list[Spec]:
     from conformance.catalog.seeds import seed_specs
     from conformance.catalog.starter import starter_specs
 
-    return (starter_specs() + list(op_specs()) + indexing_specs() + seed_specs()
+    return (starter_specs() + list(op_specs()) + calls.specs() + indexing_specs() + seed_specs()
             + model_specs() + convention_specs() + objective_specs())
 
 
@@ -51,16 +53,32 @@ class NoSpecMatched(LookupError):
     """A ``--spec`` pattern that matches no spec in the catalog."""
 
 
-def select(specs: Sequence[Spec], patterns: Sequence[str] | None) -> list[Spec]:
-    """The specs whose names match any of the glob ``patterns``; when none are given, every
-    spec not tagged ``slow`` (those take seconds per backend: name them to run them).
+def select(specs: Sequence[Spec], patterns: Sequence[str] | None,
+           kinds: Sequence[str] | None = None, tags: Sequence[str] | None = None,
+           keep_slow: bool = False) -> list[Spec]:
+    """The specs whose names match any of the glob ``patterns``, whose kind is one of
+    ``kinds`` and which carry one of ``tags`` (each filter applies when given). Cases tagged
+    ``slow`` (seconds per backend) are left out unless a pattern or ``tags`` names them, or
+    ``keep_slow`` (a listing).
 
-    Every pattern must match something: a typo must not silently select nothing.
+    Every pattern and tag must match something: a typo must not silently select nothing.
     """
-    if not patterns:
-        return [s for s in specs if SLOW not in s.tags]
-    for pattern in patterns:
+    for pattern in patterns or ():
         if not any(fnmatch.fnmatchcase(s.name, pattern) for s in specs):
             raise NoSpecMatched(f"--spec {pattern!r} matches no spec; run 'gradparity specs' "
                                 "to list them")
-    return [s for s in specs if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)]
+    known_tags = sorted({t for s in specs for t in s.tags})
+    for tag in tags or ():
+        if tag not in known_tags:
+            raise NoSpecMatched(f"--tag {tag!r} is on no spec; the tags: {', '.join(known_tags)}")
+    chosen = [s for s in specs
+              if (not patterns or any(fnmatch.fnmatchcase(s.name, p) for p in patterns))
+              and (not kinds or s.kind in kinds)
+              and (not tags or any(t in s.tags for t in tags))
+              and (keep_slow or patterns or SLOW not in s.tags or SLOW in (tags or ()))]
+    given = [f"{option} {' or '.join(values)}" for option, values in
+             (("--spec", patterns), ("--kind", kinds), ("--tag", tags)) if values]
+    if not chosen and given:
+        raise NoSpecMatched(f"no spec matches {' with '.join(given)}; run 'gradparity specs' "
+                            "to list them")
+    return chosen

@@ -78,11 +78,13 @@ def _weighted_sum(op: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def op_specs(family: str, ops: Sequence[Op]) -> list[Spec]:
-    """Every case of ``ops``: each kind of each op, in float64 and float32.
+def op_specs(family: str, ops: Sequence[Op], group: str = "op") -> list[Spec]:
+    """Every case of ``ops``: each kind of each op, in float64 and float32, named
+    ``<group>-<family>-<op>-<kind>-<dtype>`` and tagged ``group`` and ``<group>-<family>``.
 
-    An op the installed numpy lacks (numpy 1.x has no array-API names such as ``asin``) is
-    left out: the reference runs on numpy, so it could not judge it.
+    An op the installed numpy lacks, or whose arguments it does not take (numpy 1.x has no
+    array-API names such as ``asin``, nor ``clip(min=)``), is left out: the reference runs on
+    numpy, so it could not judge it; so is a dtype numpy does not compute the op in.
     """
     specs = []
     for op in ops:
@@ -92,13 +94,13 @@ def op_specs(family: str, ops: Sequence[Op]) -> list[Spec]:
         try:
             with np.errstate(all="raise"):
                 out_shape = np.shape(op.fn(np, **op.arrays))
-        except AttributeError:  # this numpy has no such function
+        except (AttributeError, TypeError):  # this numpy has no such function or argument
             continue
         wrt = op.wrt or tuple(op.arrays)
         what = op.description or op.name
-        tags = ("op", f"op-{family}")
+        tags = (group, f"{group}-{family}")
         for kind in op.kinds:
-            name = f"op-{family}-{op.name}-{kind}"
+            name = f"{group}-{family}-{op.name}-{kind}"
             if kind in ("grad", "hvp"):
                 arrays = {**op.arrays, WEIGHT: _weight(rng, out_shape)}
                 extra: dict[str, Any] = {}
@@ -116,5 +118,13 @@ def op_specs(family: str, ops: Sequence[Op]) -> list[Spec]:
                             cotangent=rng.normal(size=out_shape), description=f"vjp of {what}")
             else:
                 raise ValueError(f"op {op.name}: kind {kind!r} is not an op-catalog kind")
-            specs += [spec.as_dtype(dtype) for dtype in DTYPES]
+            specs += [spec.as_dtype(dtype) for dtype in DTYPES if _keeps(op, dtype)]
     return specs
+
+
+def _keeps(op: Op, dtype: str) -> bool:
+    """Whether numpy computes ``op`` in ``dtype`` for arrays of that dtype: an op it defines
+    in float64 whatever the input (``float_power``, ``vander``) has no float32 case."""
+    arrays = {n: np.asarray(a, dtype=dtype) for n, a in op.arrays.items()}
+    with np.errstate(all="ignore"):
+        return np.asarray(op.fn(np, **arrays)).dtype == np.dtype(dtype)

@@ -1,7 +1,8 @@
 """Everything that writes or reads a run's report, one module per format.
 
-``terminal`` (the table printed by ``gradparity run``, and :func:`~.terminal.explain`, the
-one-case text every format shares), ``json`` (``--json``, the schema), ``junit``
+``terminal`` (what ``gradparity run`` prints: the brief view or the whole table, and
+:func:`~.terminal.explain`, the one-case text every format shares), ``progress`` (the bar
+or the CI log lines while it runs), ``json`` (``--json``, the schema), ``junit``
 (``--junit``), ``html`` (``--html``), ``repro`` (the reproduction snippets beside the JSON
 report), ``read`` (a JSON report read back), ``merge`` and ``diff`` (the matrix commands over
 read-back reports), and ``files`` (atomic writes, checked before a run).

@@ -1,11 +1,15 @@
-"""The terminal table of a :class:`Report` (plain, or coloured with a progress bar on a
-terminal), its header and summary; :func:`explain` is the one-case text every report shares."""
+"""What ``gradparity run`` prints (plain, or coloured on a terminal): by default the
+:func:`brief` view a person acts on (a scoreboard line per backend, then the cases that did
+not pass, grouped), with ``--table full`` the whole spec x backend :func:`table`; the run
+header and totals; :func:`explain` is the one-case text every report shares."""
 
 from __future__ import annotations
 
-import contextlib
+import re
+import shutil
 import sys
-from collections.abc import Callable, Iterable, Iterator
+import textwrap
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from conformance.diagnoses import DIAGNOSES
@@ -14,6 +18,7 @@ from conformance.results import Report, Result, Status
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 def cell(result: Result) -> str:
     """One table cell: the status and, when numbers were compared, the max relative error."""
@@ -131,6 +136,223 @@ def summary(report: Report) -> str:
     return text if report.complete else f"{text} (INCOMPLETE run)"
 
 
+#: The width the brief view is wrapped to off a terminal (``COLUMNS`` overrides it).
+WIDTH = 100
+#: Problem cases (FAIL, ERROR, INCONCLUSIVE) listed per status and backend in the brief
+#: view; the rest are counted (``--table full`` and the reports list every one).
+MAX_LISTED = 20
+#: Characters of an UNSUPPORTED reason shown in the brief view (the reports hold all).
+MAX_REASON = 200
+#: Characters of a FAIL, ERROR or INCONCLUSIVE reason shown in the brief view.
+MAX_MESSAGE = 400
+#: Names listed after a reason they share (or vary in); the rest are counted.
+MAX_NAMES = 8
+#: The statuses listed case by case in the brief view, in this order.
+PROBLEMS = (Status.FAIL, Status.ERROR, Status.INCONCLUSIVE)
+
+
+def width() -> int:
+    """The brief view's width: the terminal's, ``COLUMNS``, or :data:`WIDTH` (at least 40)."""
+    return max(40, shutil.get_terminal_size((WIDTH, 24)).columns)
+
+
+def wrap(text: str, columns: int, indent: str = "    ") -> list[str]:
+    """``text`` wrapped to ``columns`` at spaces only: a name is never cut or squeezed."""
+    return textwrap.wrap(text, columns, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False) or [""]
+
+
+def seconds(elapsed: float) -> str:
+    """A time for a person: ``41 s``, ``3 min 05 s``, ``2.5 s``, ``0.04 s``."""
+    if elapsed < 0.995:
+        return f"{elapsed:.2f} s"
+    if elapsed < 9.95:
+        return f"{elapsed:.1f} s"
+    whole = int(round(elapsed))
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
+
+
+def installed(report: Report) -> list[str]:
+    """The backends that ran (or would have): those not wholly SKIPPED, in report order."""
+    backends = dict.fromkeys(r.backend for r in report.results)
+    skipped = {r.backend for r in report.results if r.status is Status.SKIPPED}
+    return [b for b in backends if b not in skipped
+            or any(r.status is not Status.SKIPPED for r in report.results if r.backend == b)]
+
+
+def scoreboard(report: Report, columns: int) -> list[str]:
+    """One line per installed backend: its count of each status, how many cases it computes
+    (not UNSUPPORTED) of those it was given, and the time its cases took; an aligned table
+    when it fits ``columns``, else one sentence per backend."""
+    backends = installed(report)
+    by_backend = {b: [r for r in report.results if r.backend == b] for b in backends}
+    shown = [s for s in Status if any(r.status is s for b in backends for r in by_backend[b])]
+    rows, sentences = [], []
+    for backend, results in by_backend.items():
+        found = counts(results)
+        ran = [r for r in results if r.status is not Status.NOT_RUN]
+        supported = (f"{sum(r.status is not Status.UNSUPPORTED for r in ran)}/{len(ran)}"
+                     if ran else "-")
+        took = seconds(sum(r.seconds for r in results))
+        rows.append([backend, *(str(found.get(s, 0)) for s in shown), supported, took])
+        sentences.append(f"{backend}: {supported} supported, {took}: " + ", ".join(
+            f"{n} {s.value}" for s, n in found.items()))
+    header = ["backend", *(s.value for s in shown), "supported", "time"]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+             for row in [header, ["-" * w for w in widths], *rows]]
+    if max(map(len, lines)) <= columns:
+        return lines
+    return [line for sentence in sentences for line in wrap(sentence, columns)]
+
+
+def _template(messages: list[str]) -> dict[str, tuple[str, str]]:
+    """Each message's reason and the word it varies in (``""`` when it does not): messages
+    that differ in one word only (``VJP of cumprod`` / ``VJP of sort``) share the reason
+    ``VJP of ...``, chosen when it groups more messages than the message itself."""
+    words = {m: re.findall(r"[\w.]+|[^\w\s]+|\s+", m) for m in set(messages)}
+    seen: dict[tuple[str, ...], int] = {}
+    for m, tokens in words.items():
+        n = messages.count(m)
+        seen[tuple(tokens)] = seen.get(tuple(tokens), 0) + n
+        for i, token in enumerate(tokens):
+            if token.strip() and re.fullmatch(r"[\w.]+", token):
+                key = (*tokens[:i], "\0", *tokens[i + 1:])
+                seen[key] = seen.get(key, 0) + n
+    found = {}
+    for m, tokens in words.items():
+        best, detail = tuple(tokens), ""
+        for i, token in enumerate(tokens):
+            key = (*tokens[:i], "\0", *tokens[i + 1:])
+            if seen.get(key, 0) > seen[best]:
+                best, detail = key, token
+        found[m] = ("".join(t if t != "\0" else "..." for t in best), detail)
+    return found
+
+
+def _short(text: str, limit: int = MAX_REASON) -> str:
+    """``text``, cut to ``limit`` characters with ``...`` when longer."""
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
+
+
+def grouped(report: Report, status: Status) -> list[str]:
+    """One line per backend and reason of ``status`` (UNSUPPORTED, say): ``autograd: 79
+    UNSUPPORTED, NotImplementedError: VJP of ... not defined: cumprod, sort, ...``; a reason
+    of three cases or fewer names them."""
+    lines = []
+    for backend in dict.fromkeys(r.backend for r in report.results):
+        cases = [r for r in report.results if r.backend == backend and r.status is status]
+        reasons = _template([r.message for r in cases])
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for r in cases:
+            reason, detail = reasons[r.message]
+            groups.setdefault(reason, []).append((r.spec, detail))
+        for reason, members in sorted(groups.items(), key=lambda g: -len(g[1])):
+            details = list(dict.fromkeys(d for _, d in members if d))
+            text = f"{backend}: {len(members)} {status.value}, {_short(reason)}"
+            if details:
+                text += ": " + _names(details)
+            elif len(members) <= 3:
+                text += f" ({', '.join(spec for spec, _ in members)})"
+            lines.append(text)
+    return lines
+
+
+def problems(report: Report) -> list[tuple[Status, str]]:
+    """The cases a person acts on, FAIL then ERROR then INCONCLUSIVE, each with its reason
+    (at most :data:`MAX_MESSAGE` characters; :data:`MAX_LISTED` per status and backend, the
+    rest counted). A reason shared word for word by more than :data:`MAX_NAMES` cases of one
+    backend (a backend that timed out twice: all its other cases) is one line naming them."""
+    lines: list[tuple[Status, str]] = []
+    for status in PROBLEMS:
+        for backend in dict.fromkeys(r.backend for r in report.results):
+            cases = [r for r in report.results if r.backend == backend and r.status is status]
+            shared: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+            for r in cases:
+                shared.setdefault((r.message, tuple(r.diagnoses)), []).append(r.spec)
+            alone = []
+            for (message, codes), specs in shared.items():
+                if len(specs) <= MAX_NAMES:
+                    alone += [r for r in cases if r.message == message
+                              and tuple(r.diagnoses) == codes]
+                    continue
+                lines.append((status, f"{backend}: {len(specs)} {status.value}{_codes(codes)}, "
+                                      f"{_short(message, MAX_MESSAGE)}: {_names(specs)}"))
+            for r in alone[:MAX_LISTED]:
+                lines.append((status, f"{status.value} {r.spec} on {backend}"
+                                      f"{_codes(r.diagnoses)}: {_short(r.message, MAX_MESSAGE)}"))
+            if len(alone) > MAX_LISTED:
+                lines.append((status, f"... and {len(alone) - MAX_LISTED} more {status.value} "
+                                      f"on {backend} (--table full lists every case)"))
+    return lines
+
+
+def _codes(codes: Iterable[str]) -> str:
+    return f" [{','.join(codes)}]" if codes else ""
+
+
+def _names(names: list[str]) -> str:
+    """The first :data:`MAX_NAMES` names, and how many more."""
+    more = len(names) - MAX_NAMES
+    return ", ".join(names[:MAX_NAMES]) + (f", ... ({more} more)" if more > 0 else "")
+
+
+def conventions_line(report: Report) -> list[str]:
+    """CONVENTION in a line: how many convention cases each backend answered (their values:
+    ``gradparity conventions``), then each case judged CONVENTION by a diagnosis."""
+    recorded = counts(r for r in report.results
+                      if r.status is Status.CONVENTION and not r.diagnoses)
+    per_backend = {b: sum(r.status is Status.CONVENTION and not r.diagnoses
+                          for r in report.results if r.backend == b) for b in installed(report)}
+    per_backend = {b: n for b, n in per_backend.items() if n}
+    lines = []
+    if recorded and len(set(per_backend.values())) == 1:
+        lines.append(f"CONVENTION: {next(iter(per_backend.values()))} cases at non-differentiable "
+                     f"points answered by each of {', '.join(per_backend)} (no right answer to "
+                     "judge; the values: gradparity conventions)")
+    elif recorded:
+        lines.append("CONVENTION: cases at non-differentiable points answered: " + ", ".join(
+            f"{b} {n}" for b, n in per_backend.items())
+                     + " (no right answer to judge; the values: gradparity conventions)")
+    diagnosed = Report([r for r in report.results
+                        if r.status is Status.CONVENTION and r.diagnoses])
+    return lines + grouped(diagnosed, Status.CONVENTION)
+
+
+def not_installed(report: Report) -> str | None:
+    """The backends that were not installed, in one line with what installs each."""
+    skipped = {r.backend: r.message.removeprefix("not installed: ")
+               for r in report.results if r.status is Status.SKIPPED}
+    missing = [b for b in skipped if b not in installed(report)]
+    return ("SKIPPED, not installed: " + "; ".join(f"{b}: {skipped[b]}" for b in missing)
+            if missing else None)
+
+
+def brief(report: Report, columns: int | None = None) -> list[tuple[Status | None, str]]:
+    """The default view, wrapped to ``columns``: scoreboard, problem cases, UNSUPPORTED and
+    CONVENTION grouped, backends not installed, outliers, and the totals last; each line
+    with the status that colours it on a terminal (None: plain)."""
+    columns = columns or width()
+    out: list[tuple[Status | None, str]] = [(None, line) for line in
+                                            scoreboard(report, columns)]
+    sections: list[list[tuple[Status | None, str]]] = [
+        problems(report),
+        [(Status.UNSUPPORTED, line) for line in grouped(report, Status.UNSUPPORTED)],
+        [(Status.CONVENTION, line) for line in conventions_line(report)],
+        [(Status.SKIPPED, line) for line in filter(None, [not_installed(report)])],
+        [(None, line) for line in find_outliers(report).lines()],
+    ]
+    reproducible = sum(bool(r.reproduce) for r in report.results)
+    if reproducible:
+        sections[0].append((None, f"reproduce snippets of {reproducible} cases: field "
+                                  "\"reproduce\" of the JSON report"))
+    for section in filter(None, sections):
+        out.append((None, ""))
+        out += [(status, line) for status, text in section for line in wrap(text, columns)]
+    return [*out, (None, ""), (None, summary(report))]
+
+
 #: Rich style of each status on a terminal; SKIPPED and UNSUPPORTED never look like PASS.
 STYLES: dict[Status, str] = {
     Status.PASS: "green", Status.FAIL: "bold red", Status.ERROR: "bold magenta",
@@ -149,14 +371,28 @@ def terminal(color: str = "auto") -> Console | None:
     return Console(force_terminal=True, highlight=False)
 
 
-def show(report: Report, console: Console | None) -> None:
-    """Print the header and the table: coloured on ``console``, plain text without one."""
+def show(report: Report, console: Console | None, full: bool = False) -> None:
+    """Print the header, then the :func:`brief` view (``full``: the whole :func:`table`):
+    coloured on ``console``, plain text without one."""
     if console is None:
-        print(f"{header(report)}\n\n{table(report)}")
+        if full:
+            print(f"{header(report)}\n\n{table(report)}")
+            return
+        columns = width()
+        lines = [line for text in header(report, installed_only=True).splitlines()
+                 for line in wrap(text, columns)]
+        print("\n".join([*lines, "", *(text for _, text in brief(report, columns))]))
         return
-    console.print(header(report), markup=False, soft_wrap=True)
+    from rich.text import Text
+
+    console.print(header(report, installed_only=not full), markup=False, highlight=False)
     console.print()
-    print_table(report, console)
+    if full:
+        print_table(report, console)
+        return
+    for status, text in brief(report, console.width)[:-1]:  # already wrapped to the width
+        console.print(Text(text, style=STYLES[status] if status else ""), soft_wrap=True)
+    console.print(_totals(report))
 
 
 def print_table(report: Report, console: Console) -> None:
@@ -168,33 +404,35 @@ def print_table(report: Report, console: Console) -> None:
     backends, specs = grid(report)
     shown = Table(box=box.SIMPLE_HEAD)
     for name in ["spec", *backends]:  # Text, not markup: names may hold brackets
-        shown.add_column(Text(name))
+        shown.add_column(Text(name), no_wrap=True)
     for spec, results in specs:
         shown.add_row(Text(spec),
                       *(Text(cell(r), style=STYLES[r.status]) if r else "" for r in results))
-    console.print(shown)
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update_width(10**6), shown).maximum
+    narrow = console.width
+    console.width = max(narrow, natural)  # every cell whole; a narrow terminal wraps the lines
+    try:
+        console.print(shown)
+    finally:
+        console.width = narrow
     for status, text in notes(report):
         console.print(Text(text, style=STYLES[status]))
     for line in find_outliers(report).lines():
         console.print(Text(line, style="bold"))
     for line in coverage(report):
         console.print(line, markup=False, highlight=False)
+    console.print(_totals(report))
+
+
+def _totals(report: Report) -> Text:
+    """:func:`summary` coloured by status."""
+    from rich.text import Text
+
     totals = Text(", ").join(Text(f"{n} {s.value}", style=STYLES[s])
                              for s, n in counts(report.results).items())
-    console.print(totals if report.complete else Text.assemble(totals, " (INCOMPLETE run)"))
-
-
-@contextlib.contextmanager
-def progress(console: Console, total: int) -> Iterator[Callable[[Result], None]]:
-    """A progress bar over ``total`` cases, gone when done; the yielded callback advances it."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
-        task = bar.add_task("gradparity run", total=total)
-        yield lambda result: bar.update(task, advance=1,
-                                        description=f"{result.spec} on {result.backend}")
+    return totals if report.complete else Text.assemble(totals, " (INCOMPLETE run)")
 
 
 def explain(result: Result) -> str:
@@ -242,8 +480,9 @@ def _tolerance_text(result: Result) -> str:
             f"max absolute error {result.max_abs_error:.2e}")
 
 
-def header(report: Report) -> str:
-    """The run header: platform, numpy, each backend's versions and pinned numerics."""
+def header(report: Report, installed_only: bool = False) -> str:
+    """The run header: platform, numpy, each backend's versions and pinned numerics (with
+    ``installed_only``, the backends not installed are left to the brief view's line)."""
     env = report.environment
     lines = [f"gradparity: python {env.get('python')}, numpy {env.get('numpy')}, "
              f"{env.get('platform')}"]
@@ -254,6 +493,8 @@ def header(report: Report) -> str:
         + " (per element, relative to the output's scale; see docs/reference/tolerances.md)")
     for name, info in env.get("backends", {}).items():
         missing = [m for m, v in info["versions"].items() if v == "not installed"]
+        if missing and installed_only:
+            continue
         if missing:  # its pinned numerics would never apply
             lines.append(f"{name}: not installed ({', '.join(missing)})")
             continue
