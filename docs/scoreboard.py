@@ -171,10 +171,11 @@ def not_finite(values: dict[str, list[float]] | None) -> bool:
 
 
 def short(text: str, width: int = CELL_WIDTH) -> str:
-    """The first line of ``text``, cut to ``width``, safe in a Markdown table cell."""
+    """The first line of ``text``, cut to ``width``, as literal text in a Markdown table
+    cell (``__array__`` stays as it is, ``|`` does not end the cell)."""
     line = text.strip().splitlines()[0] if text.strip() else ""
     line = line if len(line) <= width else line[:width - 3] + "..."
-    return line.replace("|", "\\|")
+    return re.sub(r"([\\`*_\[\]>|])", r"\\\1", line).replace("<", "&lt;")
 
 
 def shown(result: dict[str, Any]) -> str:
@@ -276,7 +277,7 @@ def scoreboard_page(matrix: Matrix) -> str:
             lines += [f"No case changed: {sum(1 for s in matrix.specs if (s, old.number) in matrix.results and (s, new.number) in matrix.results)} "  # noqa: E501
                       "cases with the same verdict and answer on both.", ""]
             continue
-        lines += [f"{len(found)} framework changes:", ""]
+        lines += [f"{len(found)} framework change{'s' if len(found) > 1 else ''}:", ""]
         lines += table(["case", old.version, new.version, "reproduce"],
                        ([f"`{ch.spec}`", shown(ch.old[1]), shown(ch.new[1]),
                          f"`{ch.reproduce()}`"] for ch in found))
@@ -348,8 +349,10 @@ def _nonfinite_findings(matrix: Matrix) -> list[str]:
         finite = [c for c, _, a in answers if not not_finite(a)]
         bad = [(c, r) for c, r, a in answers if not_finite(a)]
         if finite and bad:
-            rows.append([f"`{spec}`", _affected(bad), short(bad[-1][1]["message"], 40),
-                         ", ".join(c.label for c in finite), f"`{run_line(bad[-1][0], spec)}`"])
+            # reproduced where the matrix installed it: a column from a tox env of its own
+            column, result = next(((c, r) for c, r in reversed(bad) if c.tox_env), bad[-1])
+            rows.append([f"`{spec}`", _affected(bad), short(result["message"], 40),
+                         ", ".join(c.label for c in finite), f"`{run_line(column, spec)}`"])
     if not rows:
         return lines + ["None.", ""]
     return lines + table(["case", "versions affected", "their answer", "finite on",

@@ -5,11 +5,14 @@ with the line that reproduces it (reports from real runs, edited to hold such ch
 
 from __future__ import annotations
 
+import configparser
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import docs_script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +76,7 @@ def test_a_verdict_that_changed_between_releases_is_a_framework_change(tmp_path)
                             "message": "x: 1 element off"}})
     board, findings = pages(tmp_path, reports).values()
     changed = section(board, "Framework changes between versions")
-    assert "### jax: 0.4.30 -> 0.10.2" in changed and "1 framework changes" in changed
+    assert "### jax: 0.4.30 -> 0.10.2" in changed and "1 framework change:" in changed
     assert ("| `logsumexp-float64` | PASS | FAIL [kink] | "
             "`tox -e matrix-jax0430,matrix-jaxlatest -- -s logsumexp-float64` |") in changed
     assert changed.count("\n| `") == 1  # only the edited case
@@ -114,3 +117,27 @@ def test_missing_reports_are_one_line(tmp_path) -> None:
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0 and "--reports" in proc.stderr
     assert "tox -m matrix" in proc.stderr
+
+
+def test_every_floor_of_an_extra_is_pinned_by_a_matrix_env() -> None:
+    """The oldest supported releases (pyproject.toml's extras) are the ones the matrix runs,
+    and the docs' table lists exactly the matrix's envs."""
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in Python's library from 3.11")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    section = next(s for s in tox.sections() if s.startswith("testenv:matrix-{"))
+    factors = section.split("{", 1)[1].rstrip("}").split(",")
+    pinned = {p.split("==")[0]: p.split("==")[1] for p in re.findall(
+        r"^\s*\w+: ([\w-]+==[\w.]+)$", tox[section]["deps"], re.M)}
+    assert pinned, "no pinned oldest release in the matrix envs"
+    for extra in ("jax", "autograd", "tf", "pytensor"):
+        for requirement in extras[extra]:
+            name, floor = requirement.split(">=")
+            assert pinned.get(name, "").startswith(floor), (
+                f"extra {extra}: {requirement}, but the matrix pins {name}=={pinned.get(name)}")
+            assert f"{extra}latest" in factors
+    table = (ROOT / "docs" / "guide" / "matrix.md").read_text()
+    assert set(re.findall(r"^\| `matrix-(\w+)` \| [^|]*\| [^|]*\|$", table, re.M)) \
+        == set(factors)
