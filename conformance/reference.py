@@ -138,13 +138,20 @@ class _FlatFunction:
     def along(self, direction: np.ndarray, step_scale: float = 1.0) -> Column:
         """Derivative of the output along ``direction`` (flat): complex step and table.
 
-        The table may grow its steps where rounding alone limits it even when a complex
-        step is at hand: only a precise table can confirm the complex step (arctan at
-        1000, whose derivative is 1e-6 of its value, needs steps near |x|)."""
+        Where a complex step is at hand but the table is too imprecise to confirm it, the
+        table is retried with wider steps where rounding alone limits it: only a precise
+        table can confirm the complex step (arctan at 1000, whose derivative is 1e-6 of its
+        value, needs steps near |x|)."""
         step = self._complex_step(self.theta, direction)
-        table = directional(self, self.theta, direction, self.value, step_scale, self.notes,
-                            grow=True, value_scale=self.value_scale)
-        return (None if step is None else (step, np.zeros_like(step))), table
+        candidate = None if step is None else (step, np.zeros_like(step))
+
+        def table(grow: bool) -> Estimate:
+            return directional(self, self.theta, direction, self.value, step_scale,
+                               self.notes, grow=grow, value_scale=self.value_scale)
+        estimate = table(grow=candidate is None)
+        if candidate is not None and not confirmed((candidate, estimate)):
+            estimate = table(grow=True)
+        return candidate, estimate
 
     def second(self, a: np.ndarray, b: np.ndarray, step_scale: float = 1.0,
                b_scale: float = 1.0) -> Column:
