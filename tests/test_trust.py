@@ -123,3 +123,14 @@ def test_equality_on_tf1_graph_tensors_is_unsupported_naming_the_fix(backend) ->
     assert check(_labels_spec(lambda xp, a, b: a != b), b).status is Status.UNSUPPORTED
     ok = check(_labels_spec(lambda xp, a, b: xp.equal(a, b)), b)
     assert ok.status is Status.PASS, ok.message
+
+
+def test_pytensor_offers_numpys_arithmetic_names(backend) -> None:
+    """``negative``, ``multiply``, ``subtract``, ``divide`` are pytensor's ``neg``, ``mul``,
+    ``sub``, ``true_div``: offered under numpy's names (62 peer cases were UNSUPPORTED)."""
+    b = backend("pytensor")
+    spec = Spec("arithmetic-names", lambda xp, x, y: xp.sum(
+        xp.divide(xp.multiply(xp.negative(x), y), xp.subtract(y, 3.0 * x)) + xp.true_divide(x, y)),
+        {"x": np.array([0.5, -1.2]), "y": np.array([2.0, 1.5])}, ("x", "y"))
+    result = check(spec, b)
+    assert result.status is Status.PASS, (result.status, result.message)
