@@ -185,10 +185,11 @@ class TheanoLikeBackend(FunctionalBackend):
 
         def run(wrt: dict, fixed: dict) -> Derivatives:
             arrays = {**wrt, **fixed}
-            key = tuple((n, a.dtype.str, a.shape) for n, a in arrays.items())
-            if key not in compiled:
-                compiled[key] = self._function(compute, wrt, fixed)
-            return compiled[key](arrays)
+            key = tuple((n, a.dtype, a.shape) for n, a in arrays.items())
+            function = compiled.get(key)
+            if function is None:
+                function = compiled[key] = self._function(compute, wrt, fixed)
+            return function(arrays)
         return run
 
     def _function(self, compute: Callable[..., Derivatives], wrt: dict, fixed: dict

@@ -4,12 +4,14 @@ row by row) and ``hessian_vector_product`` (over the flattened ``wrt`` arrays, w
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from backends._numpy_names import Names, clip, numpy_linalg, pad, variance
-from backends.functional import Derivatives, FunctionalBackend, Objective
+from backends.functional import Derivative, Derivatives, FunctionalBackend, Objective
+from conformance.spec import Spec
 
 
 @functools.cache
@@ -65,18 +67,15 @@ class AutogradBackend(FunctionalBackend):
         return in_input_dtype
 
     def grad(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
-        # w.r.t. one array, or a tuple of them: autograd's dict container costs about 20 us
-        # per call more than a bare array (measured on a 7-element polynomial)
-        from autograd import value_and_grad
+        return _value_and_grad(f, tuple(wrt))(wrt, fixed)
 
-        names = tuple(wrt)
-        if len(names) == 1:
-            (name,) = names
-            value, gradient = value_and_grad(lambda x: f({name: x}, fixed))(wrt[name])
-            return value, {name: gradient}
-        value, gradients = value_and_grad(lambda xs: f(dict(zip(names, xs)), fixed))(
-            tuple(wrt.values()))
-        return value, dict(zip(names, gradients))
+    def differentiate(self, spec: Spec, f: Objective, derivative: Derivative
+                      ) -> Callable[[dict, dict], Derivatives]:
+        # value_and_grad builds its wrappers at every call (formatting their names), about
+        # 6 us: a gradient program builds them once per spec
+        if derivative == self.grad:
+            return _value_and_grad(f, tuple(spec.wrt))
+        return super().differentiate(spec, f, derivative)
 
     def jacobian(self, f: Objective, wrt: dict, fixed: dict) -> Derivatives:
         # autograd.jacobian pulls back float64 basis vectors, so a float32 spec would be
@@ -114,3 +113,25 @@ class AutogradBackend(FunctionalBackend):
         flat_tangent, _ = flatten({n: tangents[n] for n in wrt})
         product = hessian_vector_product(lambda w: f(unflatten(w), fixed))(flat, flat_tangent)
         return f(wrt, fixed), unflatten(product)
+
+
+def _value_and_grad(f: Objective, names: tuple[str, ...]) -> Callable[[dict, dict], Derivatives]:
+    """``(wrt, fixed) -> (value, gradients)`` of ``f`` by autograd's ``value_and_grad``,
+    w.r.t. one array or a tuple of them: autograd's dict container costs about 20 us per call
+    more than a bare array (measured on a 7-element polynomial)."""
+    from autograd import value_and_grad
+
+    if len(names) == 1:
+        (name,) = names
+        one = value_and_grad(lambda x, fixed: f({name: x}, fixed))
+
+        def of_one(wrt: dict, fixed: dict) -> Derivatives:
+            value, gradient = one(wrt[name], fixed)
+            return value, {name: gradient}
+        return of_one
+    several = value_and_grad(lambda xs, fixed: f(dict(zip(names, xs)), fixed))
+
+    def of_several(wrt: dict, fixed: dict) -> Derivatives:
+        value, gradients = several(tuple(wrt[n] for n in names), fixed)
+        return value, dict(zip(names, gradients))
+    return of_several

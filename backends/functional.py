@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Arrays, Backend, Program, split
+from backends.base import Arrays, Backend, Program
 from conformance.loops import Scan, python_scan
 from conformance.spec import Spec
 
@@ -152,7 +152,11 @@ class FunctionalBackend(Backend):
         return self.build(spec, forward_only)
 
     def build(self, spec: Spec, derivative: Derivative) -> Program:
-        """The program computing ``derivative`` of the spec's objective, compiled once."""
+        """The program computing ``derivative`` of the spec's objective, compiled once.
+
+        The program is on every probe's path, so what can be settled once is settled here:
+        which names are ``wrt``, whether arrays need converting at all, and the trace counter
+        only where a tracing compiler runs the Python body once per trace."""
         f = self.objective(spec)
         step = self.differentiate(spec, f, derivative)
         runs = [0]
@@ -161,12 +165,19 @@ class FunctionalBackend(Backend):
             runs[0] += 1  # under a tracing compiler this Python runs once per trace
             return step(wrt, fixed)
 
-        compute = self.compile(body)
+        compute = self.compile(body if self.compiles_by_tracing else step)
+        wrt_names, array, to_numpy = tuple(spec.wrt), self.array, self.to_numpy
+        converts = type(self).array is not FunctionalBackend.array
 
         def program(arrays: Arrays) -> dict[str, np.ndarray]:
-            wrt, fixed = split(spec, {n: self.array(a) for n, a in arrays.items()})
-            value, derivatives = compute(wrt, fixed)
-            return {k: self.to_numpy(v) for k, v in {"value": value, **derivatives}.items()}
+            if converts:
+                arrays = {n: array(a) for n, a in arrays.items()}
+            wrt = {n: arrays[n] for n in wrt_names}
+            value, derivatives = compute(wrt, {n: a for n, a in arrays.items() if n not in wrt})
+            result = {"value": to_numpy(value)}
+            for name, derivative_value in derivatives.items():
+                result[name] = to_numpy(derivative_value)
+            return result
 
         if self.compiles_by_tracing:
             program.trace_count = lambda: runs[0]

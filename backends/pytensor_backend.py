@@ -39,8 +39,12 @@ class PytensorBackend(TheanoLikeBackend):
         return {n: getattr(linalg, n) for n in LINALG if hasattr(linalg, n)}
 
     def variable(self, name: str, array: np.ndarray) -> Any:
-        """A symbolic input with the array's static shape (model layers read it)."""
-        return self.framework().tensor.tensor(name=name, dtype=array.dtype, shape=array.shape)
+        """A symbolic input with the array's static shape (model layers read it). Named after
+        it is made: ``tensor(name=...)`` rejects names numpy reads as a dtype (``half``,
+        ``long``, and on pytensor 2.18 ``b1``), which are fine names for a spec's input."""
+        variable = self.framework().tensor.tensor(dtype=array.dtype, shape=array.shape)
+        variable.name = name
+        return variable
 
     def float_flags(self, dtype: str) -> Any:
         return self.framework().config.change_flags(floatX=dtype)

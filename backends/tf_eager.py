@@ -47,9 +47,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
         return _tnp.scan
 
     def compile(self, compute: Callable[..., Derivatives]) -> Callable[..., Derivatives]:
-        # AutoGraph off: specs use static Python control flow only (as under jax.jit), and
-        # converting every spec's code took a quarter of the adapter's time on the op catalog
-        return _tf.core().function(compute, autograph=False)
+        return _PositionalFunction(compute)
 
     # -- one method per kind; ``wrt`` values are tensors or, for model weights, tf.Variables --
 
@@ -161,7 +159,7 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
 
     def hooks(self, spec: Spec, compute: Any, f: Objective) -> dict[str, Callable[[], Any]]:
         """``trace_count`` of the spec's ``tf.function``; a model's ``weights_in_use``."""
-        hooks = {"trace_count": compute.experimental_get_tracing_count}
+        hooks = {"trace_count": compute.tracing_count}
         if isinstance(f, _KerasObjective):
             # in training mode Keras updates BatchNormalization's moving statistics after
             # using the batch's own: they are not the weights the call used, not read back
@@ -169,6 +167,39 @@ class TFEagerBackend(_tf.TensorFlowBackend, FunctionalBackend):
                       if not (f.training and n.endswith(STATE_KINDS))}
             hooks["weights_in_use"] = lambda: {n: v.numpy() for n, v in in_use.items()}
         return hooks
+
+
+class _PositionalFunction:
+    """``compute(wrt, fixed)`` as a ``tf.function`` taking the tensors as positional
+    arguments, one per layout of names: at every call TF builds a trace key of each argument,
+    and a dict's costs more than the tensors in it (two dicts made the 7-element polynomial of
+    ``benchmarks/adapter_overhead.py`` cost 26 us more per call than native code; positional
+    tensors, less). AutoGraph is off: specs use static Python control
+    flow only (as under jax.jit), and converting every spec's code took a quarter of the
+    adapter's time on the op catalog."""
+
+    def __init__(self, compute: Callable[..., Derivatives]) -> None:
+        self.compute = compute
+        self.functions: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
+
+    def __call__(self, wrt: dict, fixed: dict) -> Derivatives:
+        layout = (tuple(wrt), tuple(fixed))
+        function = self.functions.get(layout)
+        if function is None:
+            function = self.functions[layout] = self._function(*layout)
+        return function(*wrt.values(), *fixed.values())
+
+    def _function(self, wrt_names: tuple[str, ...], fixed_names: tuple[str, ...]) -> Any:
+        count = len(wrt_names)
+
+        def positional(*tensors: Any) -> Derivatives:
+            return self.compute(dict(zip(wrt_names, tensors[:count])),
+                                dict(zip(fixed_names, tensors[count:])))
+        return _tf.core().function(positional, autograph=False)
+
+    def tracing_count(self) -> int:
+        """How many times the computation has been traced, over every layout."""
+        return sum(f.experimental_get_tracing_count() for f in self.functions.values())
 
 
 class _KerasObjective:

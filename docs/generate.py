@@ -19,7 +19,8 @@ Markers (HTML comments, invisible on the site and on GitHub), each right before 
 - ``<!-- sample: NAME -->`` before a fence: text a test of its own checks (a JSON report's
   fields, a line of output made in a test), left as it is here.
 - ``<!-- generated: NAME -->`` ... ``<!-- /generated: NAME -->``: Markdown written by the
-  function of that name in :data:`GENERATORS` (the conventions matrix, the op-catalog counts).
+  function of that name in :data:`GENERATORS` (the conventions matrix, the op-catalog and
+  calls-catalog counts).
 
 ``needs=`` names the backends a block needs; where one is not installed the block is kept
 as it is (the test skips). Rounding errors differ between CPUs, BLAS builds and compilers,
@@ -215,6 +216,21 @@ def op_catalog_families() -> str:
     return "\n".join(lines) + "\n"
 
 
+def calls_topics() -> str:
+    """Per topic of the calls catalog: how many call forms and how many cases."""
+    from conformance.catalog import calls
+
+    lines = ["| topic | forms | cases |", "| --- | --- | --- |"]
+    specs = calls.specs()
+    topics = list(dict.fromkeys(s.tags[1].removeprefix("calls-") for s in specs))
+    for topic in topics:
+        cases = [s for s in specs if s.tags[1] == f"calls-{topic}"]
+        forms = {s.name.rsplit("-", 2)[0] for s in cases}
+        lines.append(f"| {topic} | {len(forms)} | {len(cases)} |")
+    lines.append(f"| all | {len({s.name.rsplit('-', 2)[0] for s in specs})} | {len(specs)} |")
+    return "\n".join(lines) + "\n"
+
+
 def conventions_matrix() -> str:
     """The conventions matrix over every installed backend, plus the results recorded in
     other environments (docs/data/conventions-*.json); :func:`conformance.conventions.matrix`
@@ -235,6 +251,7 @@ def conventions_matrix() -> str:
 #: ``<!-- generated: NAME -->`` regions and the function writing each.
 GENERATORS: dict[str, Callable[[], str]] = {
     "op-catalog-families": op_catalog_families,
+    "calls-topics": calls_topics,
     "conventions-matrix": conventions_matrix,
 }
 

@@ -20,13 +20,18 @@ def installed(name: str) -> bool:
 
 
 @cache
-def docs_generate() -> ModuleType:
-    """``docs/generate.py`` (the docs' example runner, a script rather than a package)."""
-    path = Path(__file__).resolve().parent.parent / "docs" / "generate.py"
-    spec = importlib.util.spec_from_file_location("docs_generate", path)
-    module = sys.modules["docs_generate"] = importlib.util.module_from_spec(spec)
+def docs_script(name: str) -> ModuleType:
+    """``docs/NAME.py``, a script of the docs site rather than a package, as a module."""
+    path = Path(__file__).resolve().parent.parent / "docs" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"docs_{name}", path)
+    module = sys.modules[f"docs_{name}"] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def docs_generate() -> ModuleType:
+    """``docs/generate.py`` (the docs' example runner)."""
+    return docs_script("generate")
 
 
 @pytest.fixture(scope="session")

@@ -115,3 +115,13 @@ def test_theano_flags_are_added_before_import_and_the_users_own_win(monkeypatch)
     assert theano_flags("floatX=float32,blas.ldflags=-lopenblas") == (
         "floatX=float32,blas.ldflags=-lopenblas,base_compiledir=/cache/gradparity/theano")
     assert theano_flags("compiledir=/mine") == "compiledir=/mine,blas.ldflags="
+
+
+@pytest.mark.parametrize("name", ["half", "long", "b1"])
+def test_an_input_named_like_a_numpy_dtype_is_just_a_name(backend, name) -> None:
+    # pytensor's tensor(name=...) takes such names for a dtype given by mistake and raises
+    pytensor = backend("pytensor")
+    spec = Spec(f"input-named-{name}", lambda xp, **a: xp.sum(xp.sin(a[name]) * a["w"]),
+                {name: np.array([0.3, -1.2]), "w": np.array([2.0, 0.5])}, (name, "w"))
+    result = check(spec, pytensor)
+    assert result.status is Status.PASS, result.message

@@ -24,11 +24,39 @@ from backends.functional import Derivatives, Objective
 from conformance.spec import Spec
 
 
-class TorchNumpy:
-    """numpy's reductions and ``stack`` on torch tensors; every other name is torch's own."""
+class TorchLinalg:
+    """numpy's ``linalg`` on torch's: ``eigh``, ``eigvalsh`` and ``cholesky`` read one triangle
+    of ``a`` as numpy's do (torch's own symmetrize the gradient, where numpy's derivative
+    w.r.t. the other triangle is zero: the catalog's ``calls-linalg-*`` cases showed it)."""
 
     def __init__(self, torch: Any) -> None:
         self.torch = torch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.torch.linalg, name)
+
+    def _symmetric(self, a: Any, lower: bool) -> Any:
+        triangle = self.torch.tril if lower else self.torch.triu
+        return triangle(a) + triangle(a, -1 if lower else 1).mT
+
+    def eigh(self, a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - numpy's name
+        return self.torch.linalg.eigh(self._symmetric(a, UPLO.upper() == "L"))
+
+    def eigvalsh(self, a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - numpy's name
+        return self.torch.linalg.eigvalsh(self._symmetric(a, UPLO.upper() == "L"))
+
+    def cholesky(self, a: Any, upper: bool = False) -> Any:
+        factor = self.torch.linalg.cholesky(self._symmetric(a, not upper))
+        return factor.mT if upper else factor
+
+
+class TorchNumpy:
+    """numpy's reductions, ``stack`` and one-triangle ``linalg`` on torch tensors; every other
+    name is torch's own."""
+
+    def __init__(self, torch: Any) -> None:
+        self.torch = torch
+        self.linalg = TorchLinalg(torch)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.torch, name)
