@@ -33,6 +33,9 @@ RENAMED: dict[str, tuple[str, ...]] = {
     "abs": ("abs", "abs_"), "absolute": ("abs", "abs_"), "square": ("square", "sqr"),
     "asarray": ("as_tensor_variable",), "array": ("as_tensor_variable",),
     "concat": ("concatenate",), "pow": ("pow", "power"), "equal": ("equal", "eq"),
+    "negative": ("negative", "neg"), "multiply": ("multiply", "mul"),
+    "subtract": ("subtract", "sub"), "divide": ("divide", "true_div"),
+    "true_divide": ("true_divide", "true_div"),
 }
 #: numpy attributes that are not functions, the same in every namespace.
 CONSTANTS: dict[str, Any] = {"newaxis": None, "pi": np.pi, "e": np.e, "inf": np.inf,

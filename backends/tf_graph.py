@@ -19,13 +19,15 @@ and, for model specs, ``program.weights_in_use()`` (the weights read back from t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from backends import _keras, _tf, _tnp
-from backends.base import Arrays, Program
+from backends.base import Arrays, Program, Unsupported
 from conformance.model import SAMPLE_WEIGHT, TARGET
 from conformance.spec import Spec
 
@@ -110,8 +112,9 @@ def _build_function(spec: Spec, tf: Any, graph: Any, session: Any,
     placeholders = {n: tf.compat.v1.placeholder(spec.dtype_of(n), a.shape, name=n)
                     for n, a in spec.arrays.items()}
     inner = _inner_grad(_zero_filled(tf, tf.compat.v1.gradients)) if spec.uses_grad else None
-    value = tf.convert_to_tensor(spec.evaluate(_tf.numpy_namespace(), placeholders, grad=inner,
-                                               scan=_tnp.scan))
+    with _elementwise_equality_only(tf):
+        value = tf.convert_to_tensor(spec.evaluate(_tf.numpy_namespace(), placeholders,
+                                                   grad=inner, scan=_tnp.scan))
     names = spec.wrt if with_derivatives else ()
     sources = {n: placeholders[n] for n in names}
     answered: set[int] = set()
@@ -129,6 +132,48 @@ def _build_function(spec: Spec, tf: Any, graph: Any, session: Any,
         return session.run(fetches, feed_dict={placeholders[n]: arrays[n] for n in placeholders})
 
     return _GraphProgram(spec, graph, session, fetch, names, _named(sources, answered))
+
+
+#: Why a spec comparing graph tensors with ``==`` or ``!=`` is not computed here.
+IDENTITY_EQUALITY = (
+    "{op} on TensorFlow graph tensors is Python identity in a TF1 graph, not numpy's "
+    "elementwise comparison (TensorFlow compares elementwise only eagerly or inside "
+    "tf.function), so the spec would silently compute something else; write xp.{name}(a, b)")
+
+
+@contextlib.contextmanager
+def _elementwise_equality_only(tf: Any) -> Iterator[None]:
+    """While ``fn`` builds the graph: a ``==``/``!=`` that the spec's own code applies to a
+    graph tensor raises :class:`Unsupported` naming the operator and the fix, since a TF1
+    graph answers it with object identity (``labels == 1`` is the constant False). The
+    framework's own uses (TensorFlow's code comparing tensors, e.g. ``tensor in list``)
+    keep their meaning."""
+    cls = tf.Tensor
+    originals = {"__eq__": cls.__eq__, "__ne__": cls.__ne__}
+
+    def guarded(op: str, name: str) -> Callable[[Any, Any], Any]:
+        original = originals[op]
+
+        def compare(self: Any, other: Any) -> Any:
+            result = original(self, other)
+            if isinstance(result, bool) and not _framework_caller(sys._getframe(1)):
+                symbol = "==" if op == "__eq__" else "!="
+                raise Unsupported(IDENTITY_EQUALITY.format(op=symbol, name=name))
+            return result
+        return compare
+
+    cls.__eq__ = guarded("__eq__", "equal")
+    cls.__ne__ = guarded("__ne__", "not_equal")
+    try:
+        yield
+    finally:
+        cls.__eq__, cls.__ne__ = originals["__eq__"], originals["__ne__"]
+
+
+def _framework_caller(frame: Any) -> bool:
+    """Whether the code that applied the operator is TensorFlow's (or Keras') own."""
+    module = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return module.split(".")[0] in ("tensorflow", "tf_keras", "keras")
 
 
 def _jacobian_rows(tf: Any, session: Any, value: Any, sources: Mapping[str, Any],

@@ -86,6 +86,13 @@ SUITE: list[tuple[str, Callable[..., Any], np.ndarray, Derivative, str]] = [
      lambda x: 2 / (x - 1) ** 3 * _v(x), "hvp"),
     ("logsumexp logits ~ 30, HVP", lambda xp, x: xp.log(xp.sum(xp.exp(x - 30.0))) + 30.0,
      np.array([30.0, 29.0, 25.0, 1.0]), _lse_hvp, "hvp"),
+    # found by the JAX peer suite (tests/peer/GRADPARITY_FLAWS.md)
+    ("arctan at 1000", lambda xp, x: xp.sum(xp.arctan(x)), np.array([1000.0, 3.0]),
+     lambda x: 1 / (1 + x**2), "grad"),
+    ("0.9 sin at pi and 1, HVP", lambda xp, x: 0.9 * xp.sum(xp.sin(x)), np.array([np.pi, 1.0]),
+     lambda x: -0.9 * np.sin(x) * _v(x), "hvp"),
+    ("cbrt at 11..16, HVP (no complex step)", lambda xp, x: xp.sum(xp.cbrt(x)),
+     np.array([16.037, 11.091, 13.389]), lambda x: -2 / 9 * x ** (-5 / 3) * _v(x), "hvp"),
 ]
 #: Functions that round internally on a grid coarser than float64's: difference quotients
 #: depend on the step there. The truth is what autodiff frameworks return: through a cast
@@ -106,6 +113,9 @@ ROUNDING: list[tuple[str, Callable[..., Any], np.ndarray, Derivative, str]] = [
     ("float32 round trip, HVP", lambda xp, x: xp.sum(xp.sin(x.astype(np.float32)
                                                             .astype(np.float64)) * x),
      np.array([0.3, 1.1, -2.0]), lambda x: (2 * np.cos(x) - x * np.sin(x)) * _v(x), "hvp"),
+    # not rounding, but step dependent too: the wide stencils straddle a kink 1e-9 away
+    ("relu 1e-9 from its kink", lambda xp, x: xp.sum(xp.maximum(x, 0.0)),
+     np.array([1e-9, -3e-9, 0.5]), lambda x: (x > 0).astype(float), "grad"),
 ]
 #: Sizes of the directional-mode rows (sum(sin(x) x) on n inputs).
 SIZES = (1_000, 100_000, 1_000_000)

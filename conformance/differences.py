@@ -135,6 +135,11 @@ SPOT = 16.0
 #: complex functions, which HVP columns difference, lose up to ``COMPLEX_FLOOR``), while a
 #: grid that matters to the float64 tolerance puts the spot check far further off.
 SPOT_FLOOR = 1e-7
+#: How far (relative) the estimate the steps shrank to must differ from a wider step's with a
+#: smaller bound to show a kink inside the wider stencils: such a kink is off by O(1)
+#: (relu 1e-9 from 0: 0.5 for 1), while the rounding-limited bound of the smaller step may
+#: undershoot its error by a few times (1e-7 relative near a pole).
+KINK_GAP = 1e-6
 #: Why a reference is uncertain when its difference quotients depend on the step.
 STEP_DEPENDENT = ("the function rounds internally (or is not smooth) at the scale of the "
                   "steps: its difference quotients depend on the step")
@@ -198,6 +203,8 @@ def _best(attempt: Callable[[float], tuple[Estimate | None, float]], shrinking: 
     input's along a direction of many elements.
     """
     candidates: list[Estimate] = []
+    #: the self-consistent estimate the steps shrank to, if they had to
+    settled: list[Estimate] = []
 
     def consistent(candidate: Estimate, rounding: float) -> bool:
         bound = _largest(candidate[1])
@@ -210,6 +217,8 @@ def _best(attempt: Callable[[float], tuple[Estimate | None, float]], shrinking: 
             continue
         candidates.append(candidate)
         if consistent(candidate, rounding):
+            if i > 0:  # reached by shrinking: the wider steps' tables were inconsistent
+                settled.append(candidate)
             if i == 0 and _largest(candidate[1]) > GROW_ABOVE * _largest(candidate[0]):
                 for wider in growing:  # rounding-limited: a wider stencil may do better
                     grown, _ = attempt(wider)
@@ -230,6 +239,14 @@ def _best(attempt: Callable[[float], tuple[Estimate | None, float]], shrinking: 
         if first is not best and (
                 np.any(np.abs(first[0] - best[0]) > MARGIN * (first[1] + best[1]))
                 or (not np.any(best[0]) and np.any(np.abs(first[0]) > first[1]))):
+            dependent = [*dependent, 0.0]
+        # likewise the self-consistent estimate the steps shrank to, where an inconsistent
+        # one has the smaller bound: a kink 1e-9 from the point inside every wider stencil
+        # makes their quotients agree on a smooth-looking 0.5 where the derivative is 1
+        # (by more than KINK_GAP too: a rounding-limited bound may undershoot a little)
+        if settled and settled[0] is not best and np.any(
+                np.abs(settled[0][0] - best[0]) > MARGIN * (settled[0][1] + best[1])
+                + KINK_GAP * np.abs(settled[0][0])):
             dependent = [*dependent, 0.0]
     if not dependent:
         return best

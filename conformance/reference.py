@@ -136,11 +136,22 @@ class _FlatFunction:
         return estimate
 
     def along(self, direction: np.ndarray, step_scale: float = 1.0) -> Column:
-        """Derivative of the output along ``direction`` (flat): complex step and table."""
+        """Derivative of the output along ``direction`` (flat): complex step and table.
+
+        Where a complex step is at hand but the table is too imprecise to confirm it, the
+        table is retried with wider steps where rounding alone limits it: only a precise
+        table can confirm the complex step (arctan at 1000, whose derivative is 1e-6 of its
+        value, needs steps near |x|)."""
         step = self._complex_step(self.theta, direction)
-        table = directional(self, self.theta, direction, self.value, step_scale, self.notes,
-                            grow=step is None, value_scale=self.value_scale)
-        return (None if step is None else (step, np.zeros_like(step))), table
+        candidate = None if step is None else (step, np.zeros_like(step))
+
+        def table(grow: bool) -> Estimate:
+            return directional(self, self.theta, direction, self.value, step_scale,
+                               self.notes, grow=grow, value_scale=self.value_scale)
+        estimate = table(grow=candidate is None)
+        if candidate is not None and not confirmed((candidate, estimate)):
+            estimate = table(grow=True)
+        return candidate, estimate
 
     def second(self, a: np.ndarray, b: np.ndarray, step_scale: float = 1.0,
                b_scale: float = 1.0) -> Column:
@@ -154,9 +165,9 @@ class _FlatFunction:
         along ``a``).
         """
         inner = self._complex_step(self.theta, a)
-        table = mixed(self, self.theta, a * step_scale, b, self.value, self.notes,
+        table = mixed(self, self.theta, a * step_scale, b * b_scale, self.value, self.notes,
                       grow=inner is None)
-        table = table[0] / step_scale, table[1] / step_scale
+        table = table[0] / (step_scale * b_scale), table[1] / (step_scale * b_scale)
         if inner is None:
             return None, table
 
@@ -205,23 +216,28 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
 
     if spec.kind == "jvp":
         tangents = as64(spec.tangents)
-        estimates = settle([f.along(f.embed(n, tangents[n])) for n in spec.wrt])
+        estimates = []
+        for n in spec.wrt:
+            tangent, tangent_scale, along_tangent = _unit_tangent(f, f.embed(n, tangents[n]))
+            estimate = settle([f.along(tangent, along_tangent)])[0]
+            estimates.append((estimate[0] * tangent_scale, estimate[1] * tangent_scale))
         expected = {n: e[0] for n, e in zip(spec.wrt, estimates)}
         uncertainty = {n: e[1] for n, e in zip(spec.wrt, estimates)}
         return _finish(spec, f, value, noise32, "full", expected, uncertainty, {})
 
     tangent, tangent_scale, along_tangent, analytic = None, 1.0, 1.0, False
+    first_scale = 0.0
     if spec.kind == "hvp":
         tangents = as64(spec.tangents)
-        flat = np.concatenate([tangents[n].ravel() for n in spec.wrt])
-        tangent_scale = float(np.max(np.abs(flat))) or 1.0
-        tangent = flat / tangent_scale  # steps of at most h per element
-        # steps along the tangent move every element: the smallest element's scale
-        along_tangent = float(np.min(_scale(f.theta[tangent != 0]), initial=np.inf)) \
-            if np.any(tangent) else 1.0
+        tangent, tangent_scale, along_tangent = _unit_tangent(
+            f, np.concatenate([tangents[n].ravel() for n in spec.wrt]))
         # a complex step confirmed tightly along the tangent shows fn analytic there: the
         # HVP candidates (differences of complex steps) then keep their own bounds
-        analytic = confirmed(f.along(tangent, along_tangent))
+        first = f.along(tangent, along_tangent)
+        analytic = confirmed(first)
+        # the size of the gradient along the tangent: an HVP differences it, so an HVP that
+        # is zero by cancellation is rounding noise of that size (sin'' at pi)
+        first_scale = _largest_finite(settle([first])[0][0]) * tangent_scale
 
     def column(direction: np.ndarray, step_scale: float = 1.0) -> Column:
         if tangent is None:
@@ -253,7 +269,25 @@ def compute_reference(spec: Spec, arrays: Mapping[str, np.ndarray] | None = None
             expected[n], uncertainty[n] = stacked.reshape(shape), errors.reshape(shape)
         else:  # one row per direction
             expected[n], uncertainty[n] = np.moveaxis(stacked, -1, 0), np.moveaxis(errors, -1, 0)
-    return _finish(spec, f, value, noise32, mode, expected, uncertainty, chosen)
+    return _finish(spec, f, value, noise32, mode, expected, uncertainty, chosen, first_scale)
+
+
+def _unit_tangent(f: _FlatFunction, flat: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """A flat tangent as (unit tangent, its scale, the step scale along it): the tangent
+    over its largest element (steps of at most h per element), and, since a step along it
+    moves every element it touches, the smallest of those elements' own scales
+    (``max(1, |x|)``), so the steps suit the point's magnitude as a full column's do."""
+    tangent_scale = float(np.max(np.abs(flat), initial=0.0)) or 1.0
+    tangent = flat / tangent_scale
+    along = float(np.min(_scale(f.theta[tangent != 0]), initial=np.inf)) \
+        if np.any(tangent) else 1.0
+    return tangent, tangent_scale, along
+
+
+def _largest_finite(values: np.ndarray) -> float:
+    values = np.abs(np.asarray(values, dtype=np.float64))
+    values = values[np.isfinite(values)]
+    return float(np.max(values, initial=0.0))
 
 
 #: Points at which numpy's float32 evaluation samples its rounding noise.
@@ -301,7 +335,7 @@ def _value_scale(value: np.ndarray, noise32: np.ndarray) -> float:
 
 
 def natural_scale(spec: Spec, arrays64: Mapping[str, np.ndarray], value: np.ndarray,
-                  noise32: np.ndarray, name: str) -> float:
+                  noise32: np.ndarray, name: str, first_scale: float = 0.0) -> float:
     """The size of what the derivative w.r.t. ``name`` is computed from, for a derivative
     that is zero (or rounding noise) because terms cancel: d/dx sum(softmax(x)), the std
     of [x, x + c], a centred sum, a gradient at an optimum.
@@ -313,8 +347,11 @@ def natural_scale(spec: Spec, arrays64: Mapping[str, np.ndarray], value: np.ndar
     it adds up (``|value|`` where nothing cancels, the terms where they do: a centred sum
     is zero, its float32 noise is not); that value scale, over the input's scale (``|x|``
     to the derivative's order), times the seed (tangent, cotangent), is the derivative's
-    natural scale. Multiplying ``fn`` by a constant or changing an input's units changes
-    it in proportion, so verdicts stay scale-free.
+    natural scale. A Hessian-vector product differentiates the gradient, so its scale is
+    at least ``first_scale`` (the gradient along the tangent) over ``|x|``: sin'' at pi
+    is the rounding noise of cos(pi) ~ 1, not of sin(pi) ~ 1e-16. Multiplying ``fn`` by a
+    constant or changing an input's units changes it in proportion, so verdicts stay
+    scale-free.
     """
     value_scale = _value_scale(value, noise32)
     size = float(np.max(np.abs(arrays64[name]), initial=0.0)) or max(
@@ -325,12 +362,12 @@ def natural_scale(spec: Spec, arrays64: Mapping[str, np.ndarray], value: np.ndar
     elif spec.kind == "vjp":
         seed = float(np.max(np.abs(spec.cotangent), initial=0.0))
     order = 2 if spec.kind == "hvp" else 1
-    return value_scale * (seed or 1.0) / size**order
+    return max(value_scale * (seed or 1.0) / size**order, first_scale / size)
 
 
 def _finish(spec: Spec, f: _FlatFunction, value: np.ndarray, noise32: np.ndarray, mode: str,
             expected: dict[str, np.ndarray], uncertainty: dict[str, np.ndarray],
-            directions: dict[str, np.ndarray]) -> Reference:
+            directions: dict[str, np.ndarray], first_scale: float = 0.0) -> Reference:
     """The reference with the value's noise, each derivative's scale and the reason."""
     value_noise = noise32 if spec.dtype == "float32" else noise32 * (EPS / EPS32)
     scales = {}
@@ -339,7 +376,8 @@ def _finish(spec: Spec, f: _FlatFunction, value: np.ndarray, noise32: np.ndarray
         if largest > RESOLVED * float(np.max(uncertainty[n], initial=0.0)) and largest > 0:
             scales[n] = largest
         else:  # not told apart from zero: judged at the rounding level of what cancels
-            scales[n] = max(largest, natural_scale(spec, f.arrays, value, noise32, n))
+            scales[n] = max(largest, natural_scale(spec, f.arrays, value, noise32, n,
+                                                      first_scale))
     return Reference(value, mode, expected, uncertainty, directions, f.calls, f.arrays,
                      f.scalarize, value_noise, scales, "; ".join(sorted(f.notes)))
 
