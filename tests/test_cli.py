@@ -254,6 +254,8 @@ def test_keras_backends_name_their_engine_in_the_install_hint() -> None:
     assert torch_hint.startswith("pip install 'gradparity[keras]' torch (")
     assert "--index-url https://download.pytorch.org/whl/cpu" in torch_hint
 
+    pytest.importorskip("keras", reason="the engine-only hint is for an installed Keras")
+
     class NoEngine(KerasTorchBackend):  # keras found, the engine not: only the engine
         requires = {"keras": "keras", "no_such_engine_xyz": "no-such-engine"}
 

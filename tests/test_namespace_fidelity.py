@@ -18,7 +18,7 @@ from backends.base import Backend, FunctionBackend, raised_by_framework
 from conformance.catalog import calls, op_specs
 from conformance.harness import check, run
 from conformance.results import Status
-from conformance.spec import Spec
+from conformance.spec import Spec, SpecError
 
 BACKENDS = ["jax", "autograd", "tf-eager", "tf-graph", "pytensor", "theano"]
 
@@ -54,12 +54,20 @@ FORMS = {
 #: computed differently. Anything not listed must give numpy's value.
 REFUSED = {
     ("jax", "list-index"),  # jax: "Using a non-tuple sequence for multidimensional indexing"
+    # Theano 1.0.5 has no static shapes: ddof needs the reduced axes' sizes before the run
+    ("theano", "std-ddof"),
+    ("theano", "var-ddof-axis"),
 }
 
 
 def _spec(form: str) -> Spec:
+    """The form as a spec; skipped where the installed numpy itself does not take the form
+    (numpy 1.x, in Theano's env, has no ``clip(min=, max=)``): the reference could not judge."""
     fn, arrays = FORMS[form]
-    return Spec(f"form-{form}", fn, arrays, tuple(arrays), kind="jacobian")
+    try:
+        return Spec(f"form-{form}", fn, arrays, tuple(arrays), kind="jacobian")
+    except SpecError as exc:
+        pytest.skip(f"numpy {np.__version__} does not take this form: {exc}")
 
 
 def _forward(backend: Backend, spec: Spec) -> np.ndarray | str:

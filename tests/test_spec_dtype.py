@@ -49,6 +49,7 @@ def test_an_empty_output_is_the_specs_error(kind: str) -> None:
              **extra.get(kind, {}))
 
 
+@needs_nep50
 def test_every_builtin_float32_case_keeps_its_dtype() -> None:
     found = [s for s in catalog() if s.dtype == "float32"]
     assert found and all(np.asarray(s.evaluate(np, s.cast())).dtype == np.float32
