@@ -140,20 +140,23 @@ def verdict(result: dict[str, Any]) -> str:
     return result["status"] + (f" [{','.join(codes)}]" if codes else "")
 
 
-def _floats(value: Any) -> list[float]:
-    """A convention value (nested lists; NaN and infinities written as text) flattened."""
+def _floats(value: Any) -> list[float | None]:
+    """A convention value (nested lists; NaN and infinities written as text) flattened;
+    ``None`` (the framework's API gave no gradient) stays None."""
     if isinstance(value, list):
         return [x for v in value for x in _floats(v)]
-    return [float(value)]
+    return [None if value is None else float(value)]
 
 
-def answer(result: dict[str, Any]) -> dict[str, list[float]] | None:
+def answer(result: dict[str, Any]) -> dict[str, list[float | None]] | None:
     """A convention answer per ``wrt`` name, flattened, or None for a judged result."""
     values = result.get("convention_values")
     return None if values is None else {k: _floats(v) for k, v in values.items()}
 
 
-def _same_number(a: float, b: float) -> bool:
+def _same_number(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
     return a == b or abs(a - b) <= SAME_ANSWER_RTOL * max(abs(a), abs(b))
@@ -167,7 +170,8 @@ def same_answer(a: dict[str, list[float]] | None, b: dict[str, list[float]] | No
 
 
 def not_finite(values: dict[str, list[float]] | None) -> bool:
-    return values is not None and not all(math.isfinite(x) for v in values.values() for x in v)
+    return values is not None and not all(x is None or math.isfinite(x)
+                                          for v in values.values() for x in v)
 
 
 def short(text: str, width: int = CELL_WIDTH) -> str:

@@ -141,3 +141,18 @@ def test_every_floor_of_an_extra_is_pinned_by_a_matrix_env() -> None:
     table = (ROOT / "docs" / "guide" / "matrix.md").read_text()
     assert set(re.findall(r"^\| `matrix-(\w+)` \| [^|]*\| [^|]*\|$", table, re.M)) \
         == set(factors)
+
+
+def test_a_none_answer_is_an_answer_of_its_own_not_a_nan(tmp_path) -> None:
+    """The conventions matrix records ``None`` where a framework's API gives no gradient
+    (TF's floor): a change to None is a framework change, and None is not a NaN finding."""
+    reports = tmp_path / "matrix"
+    reports.mkdir()
+    copy(THEANO, reports / "matrix-theano106.json", versions={"theano": "1.0.6"},
+         **{"convention-relu-maximum-at-0": {"convention_values": {"x": [None]},
+                                             "message": "None"}})
+    board, findings = pages(tmp_path, reports).values()
+    changed = section(board, "Framework changes between versions")
+    assert "| `convention-relu-maximum-at-0` | CONVENTION: 1 | CONVENTION: None |" in changed
+    nan = section(findings, "NaN or infinity where others give a number")
+    assert "theano 1.0.6" not in nan
