@@ -24,8 +24,10 @@ def test_adapter_overhead_prints_a_ratio_per_backend_and_spec() -> None:
     pytest.importorskip("autograd")
     out = smoke("adapter_overhead.py")
     rows = [line.split() for line in out.splitlines() if line.startswith("autograd ")]
-    assert len(rows) == 2  # the MLP and the small spec
-    assert all(float(row[-2]) > 0 for row in rows if row[-1] in ("met", "MISSED"))
+    assert [(row[1], row[2]) for row in rows] == [  # the MLP and the small spec, both dtypes
+        ("float32", "mlp"), ("float32", "polynomial"), ("float64", "mlp"),
+        ("float64", "polynomial")]
+    assert all(float(row[-3]) > 0 and row[-1] in ("met", "MISSED") for row in rows)
 
 
 def test_cold_run_prints_the_ratio_to_the_floor() -> None:
